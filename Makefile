@@ -1,0 +1,40 @@
+# The README's two commands: `make run` and `make test`. Both need only Python 3.11+ on the machine.
+PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
+	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
+	&& { echo $$p; break; }; done)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: run test install browser lint typecheck check clean
+
+$(STAMP): pyproject.toml
+	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is required (python3.11, python3.12, ...)"; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+## Run the whole application: embedded PostgreSQL + Redis (unless DATABASE_URL / REDIS_URL), web, worker, beat.
+run: $(STAMP)
+	$(BIN)/python -m qms.devstack run
+
+## Run the whole test suite against real PostgreSQL, Redis and Chromium. Extra pytest arguments: ARGS="-k foo".
+test: $(STAMP) browser
+	$(BIN)/python -m qms.devstack test $(ARGS)
+
+browser:
+	@scripts/ensure-chromium
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy qms tenants
+
+check: lint typecheck test
+
+clean:
+	rm -rf $(VENV) var staticfiles test-artifacts

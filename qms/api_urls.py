@@ -1,0 +1,12 @@
+"""Every REST route under /api/v1/, in the ``api`` namespace (``reverse("api:site-list")``).
+
+Each app contributes its ``api_urls.urlpatterns``; adding an app's API is one line here.
+"""
+
+from django.urls import include, path
+
+app_name = "api"
+
+urlpatterns = [
+    path("", include("tenants.api_urls")),
+]

@@ -1,0 +1,328 @@
+"""REST API for the tenancy core: organizations, sites, products, partnerships, members, tokens and "me".
+
+Viewsets are thin: they read through the selectors in ``tenants.selectors`` (via ``ScopedViewSet``) and write
+through ``tenants.services``; the pages in ``tenants.views`` use the same two modules.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle
+from rest_framework.views import APIView
+
+from tenants import selectors, services
+from tenants.context import resolve_acting_membership
+from tenants.models import Membership, MembershipToken, Organization, Partnership, Product, Site
+from tenants.permissions import Capability, capabilities_of
+from tenants.scoping import ScopedViewSet
+
+# --- Serializers ----------------------------------------------------------------------------------------
+
+
+class OrganizationRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Organization
+        fields = ["id", "slug", "name", "kind"]
+
+
+class OrganizationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Organization
+        fields = ["id", "slug", "name", "kind", "is_active"]
+
+
+class SiteSerializer(serializers.ModelSerializer):
+    organization = OrganizationRefSerializer(read_only=True)
+    activities = serializers.ListField(
+        child=serializers.ChoiceField(choices=Site.Activity.choices), required=False, allow_empty=True
+    )
+
+    class Meta:
+        model = Site
+        fields = ["id", "organization", "name", "fei_number", "country", "address", "activities", "is_active"]
+        validators: list[Any] = []  # uniqueness is checked by the service (full_clean), per organization
+
+
+class ProductSerializer(serializers.ModelSerializer):
+    organization = OrganizationRefSerializer(read_only=True)
+    markets = serializers.ListField(
+        child=serializers.ChoiceField(choices=Product.Market.choices), required=False, allow_empty=True
+    )
+
+    class Meta:
+        model = Product
+        fields = ["id", "organization", "code", "name", "dosage_form", "modality", "markets", "is_active"]
+        validators: list[Any] = []
+
+
+class SiteRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Site
+        fields = ["id", "name", "country"]
+
+
+class ProductRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Product
+        fields = ["id", "code", "name"]
+
+
+class PartnershipSerializer(serializers.ModelSerializer):
+    sponsor = OrganizationRefSerializer(read_only=True)
+    cmo = OrganizationRefSerializer(read_only=True)
+    sites = SiteRefSerializer(many=True, read_only=True)
+    products = ProductRefSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Partnership
+        fields = ["id", "sponsor", "cmo", "sites", "products", "stage", "tier", "start_date", "end_date"]
+
+
+class MemberSerializer(serializers.ModelSerializer):
+    username = serializers.CharField(source="user.username", read_only=True)
+    name = serializers.CharField(source="user.printed_name", read_only=True)
+    email = serializers.EmailField(source="user.email", read_only=True)
+
+    class Meta:
+        model = Membership
+        fields = ["id", "username", "name", "email", "role", "is_active", "created_at"]
+        read_only_fields = ["created_at"]
+
+
+class MembershipSummarySerializer(serializers.ModelSerializer):
+    organization = OrganizationRefSerializer(read_only=True)
+    capabilities = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Membership
+        fields = ["id", "organization", "role", "capabilities"]
+
+    def get_capabilities(self, obj: Membership) -> list[str]:
+        return sorted(c.value for c in capabilities_of(obj.role))
+
+
+# --- Filters ------------------------------------------------------------------------------------------------
+
+
+class SiteFilter(django_filters.FilterSet):
+    organization = django_filters.CharFilter(field_name="organization__slug")
+
+    class Meta:
+        model = Site
+        fields = ["country", "is_active", "organization"]
+
+
+class ProductFilter(django_filters.FilterSet):
+    organization = django_filters.CharFilter(field_name="organization__slug")
+    market = django_filters.CharFilter(field_name="markets", lookup_expr="contains", method="filter_market")
+
+    class Meta:
+        model = Product
+        fields = ["modality", "is_active", "organization"]
+
+    def filter_market(self, queryset: Any, name: str, value: str) -> Any:
+        return queryset.filter(markets__contains=[value.upper()])
+
+
+class PartnershipFilter(django_filters.FilterSet):
+    sponsor = django_filters.CharFilter(field_name="sponsor__slug")
+    cmo = django_filters.CharFilter(field_name="cmo__slug")
+
+    class Meta:
+        model = Partnership
+        fields = ["stage", "tier", "sponsor", "cmo"]
+
+
+# --- Viewsets -------------------------------------------------------------------------------------------------
+
+
+class OrganizationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+    """The acting organization and its partners. Read-only: organizations are set up by the platform."""
+
+    selector = selectors.organization_list
+    serializer_class = OrganizationSerializer
+    lookup_field = "slug"
+    search_fields = ["name", "slug"]
+    ordering_fields = ["name"]
+
+
+class _MasterDataViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    ScopedViewSet,
+):
+    """Sites and products: owners create and edit through the service; partners read; nobody deletes."""
+
+    write_capability = Capability.MANAGE_MASTER_DATA
+    create_service: Any
+    update_service: Any
+    instance_kwarg: str
+
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
+        serializer.instance = type(self).create_service(membership=self.membership, **serializer.validated_data)
+
+    def perform_update(self, serializer: serializers.BaseSerializer) -> None:
+        serializer.instance = type(self).update_service(
+            membership=self.membership, **{self.instance_kwarg: serializer.instance}, **serializer.validated_data
+        )
+
+
+class SiteViewSet(_MasterDataViewSet):
+    selector = selectors.site_list
+    serializer_class = SiteSerializer
+    filterset_class = SiteFilter
+    search_fields = ["name", "fei_number"]
+    ordering_fields = ["name", "country"]
+    create_service = services.site_create
+    update_service = services.site_update
+    instance_kwarg = "site"
+
+
+class ProductViewSet(_MasterDataViewSet):
+    selector = selectors.product_list
+    serializer_class = ProductSerializer
+    filterset_class = ProductFilter
+    search_fields = ["name", "code"]
+    ordering_fields = ["code", "name"]
+    create_service = services.product_create
+    update_service = services.product_update
+    instance_kwarg = "product"
+
+
+class PartnershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+    selector = selectors.partnership_list
+    serializer_class = PartnershipSerializer
+    filterset_class = PartnershipFilter
+    ordering_fields = ["start_date", "stage", "tier"]
+
+
+class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin, ScopedViewSet):
+    """Members of the acting organization; listing and changing them is the org admin's job."""
+
+    selector = selectors.member_list
+    serializer_class = MemberSerializer
+    read_capability = Capability.MANAGE_MEMBERS
+    write_capability = Capability.MANAGE_MEMBERS
+    filterset_fields = ["role", "is_active"]
+    search_fields = ["user__username", "user__email", "user__last_name"]
+    ordering_fields = ["user__username", "role"]
+
+    def perform_update(self, serializer: serializers.BaseSerializer) -> None:
+        data = serializer.validated_data
+        serializer.instance = services.membership_update(
+            membership=self.membership, target=serializer.instance, role=data.get("role"),
+            is_active=data.get("is_active"),
+        )
+
+
+# --- Authentication and identity ----------------------------------------------------------------------
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    username = serializers.CharField(help_text="Username or e-mail address")
+    password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+    organization = serializers.SlugField(help_text="Slug of the organization the token will act for")
+
+
+class TokenResponseSerializer(serializers.Serializer):
+    token = serializers.CharField()
+    membership = MembershipSummarySerializer()
+
+
+class LoginRateThrottle(AnonRateThrottle):
+    rate = "20/min"
+
+
+class TokenView(APIView):
+    """Issue a token bound to one membership (POST), or revoke the token used for this request (DELETE)."""
+
+    permission_classes = [AllowAny]
+    throttle_classes = [LoginRateThrottle]
+
+    @extend_schema(request=TokenRequestSerializer, responses={201: TokenResponseSerializer}, auth=[])
+    def post(self, request: Request) -> Response:
+        incoming = TokenRequestSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        key, token = services.token_issue(
+            request=request._request,
+            username=incoming.validated_data["username"],
+            password=incoming.validated_data["password"],
+            organization_slug=incoming.validated_data["organization"],
+        )
+        body = {"token": key, "membership": MembershipSummarySerializer(token.membership).data}
+        return Response(body, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request: Request) -> Response:
+        if not isinstance(request.auth, MembershipToken):
+            return Response(
+                {"error": {"code": "invalid", "message": "Send the token to revoke in the Authorization header.",
+                           "fields": {}}},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        services.token_revoke(token=request.auth)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    name = serializers.CharField()
+    email = serializers.EmailField()
+    acting_membership = MembershipSummarySerializer(allow_null=True)
+    memberships = MembershipSummarySerializer(many=True)
+    token_bound = serializers.BooleanField()
+
+
+class ActiveOrganizationSerializer(serializers.Serializer):
+    organization = serializers.SlugField()
+
+
+class MeView(APIView):
+    """Who am I, which organization do I act for, which others may I switch to (session only)."""
+
+    permission_classes = [IsAuthenticated]
+
+    def _body(self, request: Request) -> dict[str, Any]:
+        token_bound = isinstance(request.auth, MembershipToken)
+        acting = resolve_acting_membership(request)
+        memberships = [acting] if token_bound else list(selectors.memberships_of_user(user=request.user))
+        return MeSerializer(
+            {
+                "username": request.user.username,
+                "name": request.user.printed_name,
+                "email": request.user.email,
+                "acting_membership": acting,
+                "memberships": memberships,
+                "token_bound": token_bound,
+            }
+        ).data
+
+    @extend_schema(responses=MeSerializer)
+    def get(self, request: Request) -> Response:
+        return Response(self._body(request))
+
+    @extend_schema(request=ActiveOrganizationSerializer, responses=MeSerializer)
+    def post(self, request: Request) -> Response:
+        """Switch the session's acting organization. A token cannot switch: it acts for exactly one."""
+        if isinstance(request.auth, MembershipToken):
+            return Response(
+                {"error": {"code": "invalid", "message": "A token acts within exactly one organization.",
+                           "fields": {"organization": ["Tokens cannot switch organization."]}}},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        incoming = ActiveOrganizationSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        services.active_organization_switch(
+            user=request.user, session=request.session, slug=incoming.validated_data["organization"]
+        )
+        return Response(self._body(request))
+

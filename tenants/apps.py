@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class TenantsConfig(AppConfig):
+    """Organizations, sites, products, partnerships, memberships; owns isolation (DESIGN.md §3.2)."""
+
+    name = "tenants"
+    verbose_name = "Tenancy"

@@ -1,0 +1,63 @@
+"""How people and API clients prove who they are."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.backends import ModelBackend
+from django.db.models import Q
+from django.http import HttpRequest
+from django.utils import timezone
+from rest_framework import authentication, exceptions
+
+from tenants.models import MembershipToken, User
+
+
+class UsernameOrEmailBackend(ModelBackend):
+    """Log in with the username or the e-mail address (case-insensitive), checked with argon2."""
+
+    def authenticate(  # type: ignore[override]
+        self, request: HttpRequest | None, username: str | None = None, password: str | None = None, **kwargs: Any
+    ) -> User | None:
+        if not username or password is None:
+            return None
+        user = User.objects.filter(Q(username=username) | Q(email__iexact=username, email__gt="")).first()
+        if user is None:
+            User().set_password(password)  # same cost as a real check: timing does not reveal unknown users
+            return None
+        if user.check_password(password) and self.user_can_authenticate(user):
+            return user
+        return None
+
+
+class MembershipTokenAuthentication(authentication.BaseAuthentication):
+    """``Authorization: Token <key>``: the request acts as the token's membership and nothing else.
+
+    A revoked token, a deactivated membership, user or organization all answer 401 at once.
+    """
+
+    keyword = "Token"
+
+    def authenticate(self, request: Any) -> tuple[User, MembershipToken] | None:
+        header = authentication.get_authorization_header(request).split()
+        if not header or header[0].lower() != self.keyword.lower().encode():
+            return None
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed("Invalid token header: expected 'Token <key>'.")
+        try:
+            key = header[1].decode()
+        except UnicodeError:
+            raise exceptions.AuthenticationFailed("Invalid token header.") from None
+        token = MembershipToken.objects.for_key(key)
+        if token is None:
+            raise exceptions.AuthenticationFailed("Invalid or revoked token.")
+        membership = token.membership
+        if not (membership.is_active and membership.user.is_active and membership.organization.is_active):
+            raise exceptions.AuthenticationFailed("Invalid or revoked token.")
+        now = timezone.now()
+        if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+            MembershipToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        return membership.user, token
+
+    def authenticate_header(self, request: Any) -> str:
+        return self.keyword

@@ -1,0 +1,27 @@
+"""Which membership a request acts through. The organization never comes from request data (DESIGN.md §3.2).
+
+- An API token is bound to one membership: that membership, whatever the session says.
+- A browser session acts through the organization kept in the session (``switch`` changes it), falling back
+  to the user's first membership.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tenants.models import Membership, MembershipToken
+from tenants.selectors import membership_for_slug
+
+ACTIVE_ORG_SESSION_KEY = "qms_active_org"
+
+
+def resolve_acting_membership(request: Any) -> Membership | None:
+    auth = getattr(request, "auth", None)
+    if isinstance(auth, MembershipToken):
+        return auth.membership
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return None
+    session = getattr(request, "session", None)
+    slug = session.get(ACTIVE_ORG_SESSION_KEY) if session is not None else None
+    return membership_for_slug(user=user, slug=slug)

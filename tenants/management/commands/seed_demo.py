@@ -1,0 +1,85 @@
+"""Load the demo cast; safe to run on every start (it converges to the cast instead of duplicating it)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from tenants import demo
+from tenants.models import Membership, Organization, Partnership, Product, Site, User
+
+
+class Command(BaseCommand):
+    help = "Create or refresh the demo organizations, sites, products, partnerships and users."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--password", help="Password for every demo user (default: DEMO_PASSWORD or var/)")
+        parser.add_argument("--quiet-logins", action="store_true", help="Do not print the logins table")
+
+    @transaction.atomic
+    def handle(self, *args: Any, **options: Any) -> None:
+        password = options["password"] or demo.demo_password(settings.VAR_DIR, os.environ.get("DEMO_PASSWORD"))
+        orgs = {
+            spec.slug: Organization.objects.update_or_create(
+                slug=spec.slug, defaults={"name": spec.name, "kind": spec.kind, "is_active": True}
+            )[0]
+            for spec in demo.ORGANIZATIONS
+        }
+        sites = {
+            spec.name: Site.objects.update_or_create(
+                organization=orgs[spec.org], name=spec.name,
+                defaults={"country": spec.country, "fei_number": spec.fei_number, "address": spec.address,
+                          "activities": list(spec.activities)},
+            )[0]
+            for spec in demo.SITES
+        }
+        products = {
+            spec.code: Product.objects.update_or_create(
+                organization=orgs[spec.org], code=spec.code,
+                defaults={"name": spec.name, "dosage_form": spec.dosage_form, "modality": spec.modality,
+                          "markets": list(spec.markets)},
+            )[0]
+            for spec in demo.PRODUCTS
+        }
+        for spec in demo.PARTNERSHIPS:
+            partnership, _ = Partnership.objects.update_or_create(
+                sponsor=orgs[spec.sponsor], cmo=orgs[spec.cmo],
+                defaults={"stage": spec.stage, "tier": spec.tier, "start_date": spec.start_date},
+            )
+            partnership.sites.set([sites[name] for name in spec.sites])
+            partnership.products.set([products[code] for code in spec.products])
+        for spec in demo.USERS:
+            user, _ = User.objects.update_or_create(
+                username=spec.username,
+                defaults={"first_name": spec.first_name, "last_name": spec.last_name, "email": spec.email,
+                          "is_active": True},
+            )
+            user.set_password(password)
+            user.save(update_fields=["password"])
+            Membership.objects.update_or_create(
+                user=user, organization=orgs[spec.org], defaults={"role": spec.role, "is_active": True}
+            )
+        admin, _ = User.objects.update_or_create(
+            username=demo.SUPERUSER,
+            defaults={"is_staff": True, "is_superuser": True, "email": "admin@example.com",
+                      "first_name": "Platform", "last_name": "Administrator", "is_active": True},
+        )
+        admin.set_password(password)
+        admin.save(update_fields=["password"])
+        self.stdout.write(self.style.SUCCESS(
+            f"Demo data ready: {len(orgs)} organizations, {len(sites)} sites, {len(products)} products, "
+            f"{len(demo.PARTNERSHIPS)} partnerships, {len(demo.USERS) + 1} users."
+        ))
+        if not options["quiet_logins"]:
+            self.stdout.write(format_logins(password))
+
+
+def format_logins(password: str) -> str:
+    rows = [(spec.username, spec.org, spec.role) for spec in demo.USERS] + [(demo.SUPERUSER, "-", "superuser")]
+    lines = [f"Demo logins (password for all: {password})", f"  {'username':<18}{'organization':<14}role"]
+    lines += [f"  {u:<18}{o:<14}{r}" for u, o, r in rows]
+    return "\n".join(lines)

@@ -1,0 +1,260 @@
+"""Organizations, their sites and products, the partnerships between them, and who acts for whom.
+
+Every tenant-owned row names its owner organization in a column called ``organization`` (or, for the
+two-sided Partnership, ``sponsor`` and ``cmo``); scoping selectors and, later, row-level security key on it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.contrib.auth.models import AbstractUser
+from django.contrib.postgres.fields import ArrayField
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+
+from tenants.permissions import Role
+
+
+class User(AbstractUser):
+    """A person. Part 11 signatures print ``printed_name``; e-mail is unique so people can log in with it."""
+
+    email = models.EmailField("e-mail address", blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(Lower("email"), condition=~Q(email=""), name="user_email_unique_ci"),
+        ]
+
+    @property
+    def printed_name(self) -> str:
+        return self.get_full_name() or self.username
+
+
+class Organization(models.Model):
+    class Kind(models.TextChoices):
+        SPONSOR = "sponsor", "Sponsor"
+        CMO = "cmo", "CMO / CDMO"
+        BOTH = "both", "Sponsor and CMO"
+
+    name = models.CharField(max_length=200, unique=True)
+    slug = models.SlugField(max_length=50, unique=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_sponsor(self) -> bool:
+        return self.kind in {self.Kind.SPONSOR, self.Kind.BOTH}
+
+    @property
+    def is_cmo(self) -> bool:
+        return self.kind in {self.Kind.CMO, self.Kind.BOTH}
+
+
+class Site(models.Model):
+    """A manufacturing or testing site of a CMO; inspections and batches happen at a site."""
+
+    class Activity(models.TextChoices):
+        API = "api", "API manufacture"
+        DRUG_PRODUCT = "drug_product", "Drug product manufacture"
+        STERILE_FILL = "sterile_fill", "Sterile fill-finish"
+        BIOLOGICS = "biologics", "Biologics drug substance"
+        PACKAGING = "packaging", "Packaging and labelling"
+        TESTING = "testing", "QC testing"
+        STORAGE = "storage", "Storage and distribution"
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="sites")
+    name = models.CharField(max_length=200)
+    fei_number = models.CharField(
+        "FEI number",
+        max_length=10,
+        blank=True,
+        validators=[RegexValidator(r"^\d{1,10}$", "An FEI number is 1 to 10 digits.")],
+        help_text="FDA Establishment Identifier (up to 10 digits)",
+    )
+    country = models.CharField(
+        max_length=2,
+        validators=[RegexValidator(r"^[A-Z]{2}$", "Use the two-letter ISO 3166-1 code in capitals, e.g. US.")],
+        help_text="ISO 3166-1 alpha-2 code, e.g. US, IE, CA",
+    )
+    address = models.TextField(blank=True)
+    activities = ArrayField(models.CharField(max_length=20, choices=Activity.choices), default=list, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    owner_field = "organization"
+
+    class Meta:
+        ordering = ["organization__name", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "name"], name="site_name_unique_per_org",
+                violation_error_code="duplicate_site_name",
+                violation_error_message="Your organization already has a site with this name.",
+            )
+        ]
+
+    #: Which form field a constraint error belongs to (see qms.validation.full_clean_by_field).
+    constraint_fields = {"duplicate_site_name": "name"}
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Product(models.Model):
+    """A sponsor's product; CMO records point at products, and through them at exactly one sponsor."""
+
+    class Modality(models.TextChoices):
+        SMALL_MOLECULE = "small_molecule", "Small molecule"
+        BIOLOGIC = "biologic", "Biologic"
+        ATMP = "atmp", "ATMP (cell / gene therapy)"
+
+    class Market(models.TextChoices):
+        US = "US", "United States"
+        EU = "EU", "European Union"
+        UK = "UK", "United Kingdom"
+        CA = "CA", "Canada"
+        JP = "JP", "Japan"
+        CH = "CH", "Switzerland"
+        AU = "AU", "Australia"
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="products")
+    name = models.CharField(max_length=200)
+    code = models.CharField(max_length=30)
+    dosage_form = models.CharField(max_length=100)
+    modality = models.CharField(max_length=20, choices=Modality.choices)
+    markets = ArrayField(models.CharField(max_length=2, choices=Market.choices), default=list, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    owner_field = "organization"
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "code"], name="product_code_unique_per_org",
+                violation_error_code="duplicate_product_code",
+                violation_error_message="Your organization already has a product with this code.",
+            )
+        ]
+
+    constraint_fields = {"duplicate_product_code": "code"}
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class Partnership(models.Model):
+    """A sponsor–CMO relationship: the channel through which a sponsor sees CMO records (DESIGN.md §3.1)."""
+
+    class Stage(models.TextChoices):
+        QUALIFICATION = "qualification", "Qualification"
+        TECH_TRANSFER = "tech_transfer", "Technology transfer"
+        ROUTINE = "routine", "Routine supply"
+        EXIT = "exit", "Exit"
+
+    class Tier(models.IntegerChoices):
+        TIER_1 = 1, "Tier 1"
+        TIER_2 = 2, "Tier 2"
+        TIER_3 = 3, "Tier 3"
+
+    sponsor = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="sponsor_partnerships")
+    cmo = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="cmo_partnerships")
+    sites = models.ManyToManyField(Site, related_name="partnerships", blank=True)
+    products = models.ManyToManyField(Product, related_name="partnerships", blank=True)
+    stage = models.CharField(max_length=20, choices=Stage.choices, default=Stage.QUALIFICATION)
+    tier = models.PositiveSmallIntegerField(choices=Tier.choices, default=Tier.TIER_2)
+    start_date = models.DateField()
+    end_date = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["sponsor__name", "cmo__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["sponsor", "cmo"], name="partnership_unique_pair"),
+            models.CheckConstraint(condition=~Q(sponsor=models.F("cmo")), name="partnership_distinct_parties"),
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True) | Q(end_date__gte=models.F("start_date")),
+                name="partnership_end_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sponsor} ↔ {self.cmo}"
+
+    def clean(self) -> None:
+        errors = {}
+        if self.sponsor_id and not self.sponsor.is_sponsor:
+            errors["sponsor"] = "The sponsor side must be a sponsor organization."
+        if self.cmo_id and not self.cmo.is_cmo:
+            errors["cmo"] = "The CMO side must be a CMO organization."
+        if errors:
+            raise ValidationError(errors)
+
+
+class Membership(models.Model):
+    """A user acting for one organization in one role. Everything a request may do follows from this row."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    owner_field = "organization"
+
+    class Meta:
+        ordering = ["organization__name", "user__username"]
+        constraints = [models.UniqueConstraint(fields=["user", "organization"], name="membership_unique_user_org")]
+
+    def __str__(self) -> str:
+        return f"{self.user.username}@{self.organization.slug} ({self.get_role_display()})"
+
+
+def _hash_token(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class MembershipTokenQuerySet(models.QuerySet["MembershipToken"]):
+    def for_key(self, key: str) -> MembershipToken | None:
+        return (
+            self.select_related("membership__user", "membership__organization")
+            .filter(key_hash=_hash_token(key), revoked_at__isnull=True)
+            .first()
+        )
+
+
+class MembershipToken(models.Model):
+    """An API token bound to one membership, so it acts within exactly one organization.
+
+    Only the SHA-256 of the key is stored: a database read does not yield usable credentials.
+    """
+
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="tokens")
+    key_hash = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=8, help_text="First characters of the key, to recognise it in lists")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = MembershipTokenQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… for {self.membership}"
+
+    @staticmethod
+    def new_key() -> tuple[str, str]:
+        key = secrets.token_urlsafe(32)
+        return key, _hash_token(key)

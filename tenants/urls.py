@@ -1,0 +1,18 @@
+from django.urls import path
+
+from tenants import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("organization/switch/", views.switch_organization, name="switch-organization"),
+    path("partnerships/", views.PartnershipListView.as_view(), name="partnerships"),
+    path("partnerships/<int:pk>/", views.PartnershipDetailView.as_view(), name="partnership-detail"),
+    path("sites/", views.SiteListView.as_view(), name="sites"),
+    path("sites/new/", views.SiteFormView.as_view(), name="site-create"),
+    path("sites/<int:pk>/edit/", views.SiteFormView.as_view(), name="site-edit"),
+    path("products/", views.ProductListView.as_view(), name="products"),
+    path("products/new/", views.ProductFormView.as_view(), name="product-create"),
+    path("products/<int:pk>/edit/", views.ProductFormView.as_view(), name="product-edit"),
+    path("members/", views.MemberListView.as_view(), name="members"),
+    path("members/<int:pk>/edit/", views.MemberFormView.as_view(), name="member-edit"),
+]

@@ -1,0 +1,174 @@
+"""HTML pages for the tenancy core. Thin: selectors to read, services to write, the same ones the API uses."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+from django.views.generic import DetailView, FormView, ListView
+
+from tenants import selectors, services
+from tenants.forms import MemberForm, ProductForm, SiteForm
+from tenants.permissions import Capability
+from tenants.scoping import ScopedPageMixin
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    membership = request.membership if request.membership else None  # type: ignore[attr-defined]
+    context: dict[str, Any] = {"memberships": list(selectors.memberships_of_user(user=request.user))}
+    if membership is not None:
+        context["partnerships"] = list(selectors.partnership_list(membership=membership))
+        context["counts"] = selectors.dashboard_counts(membership=membership)
+    return render(request, "tenants/home.html", context)
+
+
+@login_required
+@require_POST
+def switch_organization(request: HttpRequest) -> HttpResponse:
+    try:
+        membership = services.active_organization_switch(
+            user=request.user, session=request.session, slug=request.POST.get("organization", "")
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"You now act for {membership.organization.name}.")
+    target = request.POST.get("next") or reverse("home")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = reverse("home")
+    return HttpResponseRedirect(target)
+
+
+class PartnershipListView(ScopedPageMixin, ListView):
+    selector = selectors.partnership_list
+    template_name = "tenants/partnership_list.html"
+    context_object_name = "partnerships"
+
+
+class PartnershipDetailView(ScopedPageMixin, DetailView):
+    selector = selectors.partnership_list
+    template_name = "tenants/partnership_detail.html"
+    context_object_name = "partnership"
+
+
+class SiteListView(ScopedPageMixin, ListView):
+    selector = selectors.site_list
+    template_name = "tenants/site_list.html"
+    context_object_name = "sites"
+    paginate_by = 50
+
+
+class ProductListView(ScopedPageMixin, ListView):
+    selector = selectors.product_list
+    template_name = "tenants/product_list.html"
+    context_object_name = "products"
+    paginate_by = 50
+
+
+class MemberListView(ScopedPageMixin, ListView):
+    selector = selectors.member_list
+    read_capability = Capability.MANAGE_MEMBERS
+    template_name = "tenants/member_list.html"
+    context_object_name = "members"
+    paginate_by = 100
+
+
+class _ServiceFormView(ScopedPageMixin, FormView):
+    """A create-or-edit page whose save is one service call; validation errors come back on their fields."""
+
+    writes = True
+    write_capability = Capability.MANAGE_MASTER_DATA
+    template_name = "tenants/form.html"
+    success_url_name: str
+    noun: str
+    create_service: Any
+    update_service: Any
+    instance_kwarg: str
+
+    def setup(self, request: HttpRequest, *args: Any, **kwargs: Any) -> None:
+        super().setup(request, *args, **kwargs)
+        self.object: Any = None
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        self._load()
+        return super().get(request, *args, **kwargs)
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        self._load()
+        return super().post(request, *args, **kwargs)
+
+    def _load(self) -> None:
+        if self.pk_url_kwarg in self.kwargs:
+            self.object = self.get_object()
+
+    def get_form_kwargs(self) -> dict[str, Any]:
+        kwargs = super().get_form_kwargs()
+        if self.object is not None:
+            kwargs["instance"] = copy.copy(self.object)  # the form mutates it; the service diffs the original
+        else:
+            kwargs["instance"] = self.form_class._meta.model(organization=self.membership.organization)
+        return kwargs
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["title"] = f"Edit {self.noun} {self.object}" if self.object else f"New {self.noun}"
+        context["cancel_url"] = reverse(self.success_url_name)
+        return context
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        data = {name: form.cleaned_data[name] for name in form.Meta.fields}
+        try:
+            if self.object is None:
+                saved = type(self).create_service(membership=self.membership, **data)
+            else:
+                saved = type(self).update_service(membership=self.membership, **{self.instance_kwarg: self.object},
+                                                  **data)
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+            return self.form_invalid(form)
+        messages.success(self.request, f"Saved {self.noun} {saved}.")
+        return redirect(self.success_url_name)
+
+
+class SiteFormView(_ServiceFormView):
+    selector = selectors.site_list
+    form_class = SiteForm
+    noun = "site"
+    success_url_name = "sites"
+    create_service = services.site_create
+    update_service = services.site_update
+    instance_kwarg = "site"
+
+
+class ProductFormView(_ServiceFormView):
+    selector = selectors.product_list
+    form_class = ProductForm
+    noun = "product"
+    success_url_name = "products"
+    create_service = services.product_create
+    update_service = services.product_update
+    instance_kwarg = "product"
+
+
+class MemberFormView(_ServiceFormView):
+    selector = selectors.member_list
+    read_capability = Capability.MANAGE_MEMBERS
+    write_capability = Capability.MANAGE_MEMBERS
+    form_class = MemberForm
+    noun = "member"
+    success_url_name = "members"
+    instance_kwarg = "target"
+
+    @staticmethod
+    def update_service(*, membership: Any, target: Any, role: str, is_active: bool) -> Any:
+        return services.membership_update(membership=membership, target=target, role=role, is_active=is_active)
