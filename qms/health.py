@@ -11,7 +11,7 @@ import time
 
 import redis
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -55,12 +55,14 @@ def _check_redis_and_worker() -> tuple[dict, dict]:
     return {"ok": True}, worker
 
 
+@transaction.non_atomic_requests
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
+@transaction.non_atomic_requests
 @never_cache
 @require_GET
 def readyz(request: HttpRequest) -> JsonResponse:
