@@ -63,8 +63,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             message = "; ".join(str(m) for m in detail) if isinstance(detail, list) else str(detail)
         code = "invalid"
     else:
-        detail = getattr(exc, "detail", str(exc))
-        message = str(detail)
-        code = _CODES.get(response.status_code, getattr(detail, "code", "error"))
+        message = str(getattr(exc, "detail", exc))
+        code = _CODES.get(response.status_code, "error")
     response.data = {"error": {"code": code, "message": message, "fields": fields}}
     return response

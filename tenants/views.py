@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from django.views.generic import DetailView, FormView, ListView
 
 from tenants import selectors, services
+from tenants.context import authenticated_user
 from tenants.forms import MemberForm, ProductForm, SiteForm
 from tenants.permissions import Capability
 from tenants.scoping import ScopedPageMixin
@@ -24,7 +25,7 @@ from tenants.scoping import ScopedPageMixin
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     membership = request.membership if request.membership else None  # type: ignore[attr-defined]
-    context: dict[str, Any] = {"memberships": list(selectors.memberships_of_user(user=request.user))}
+    context: dict[str, Any] = {"memberships": list(selectors.memberships_of_user(user=authenticated_user(request)))}
     if membership is not None:
         context["partnerships"] = list(selectors.partnership_list(membership=membership))
         context["counts"] = selectors.dashboard_counts(membership=membership)
@@ -36,7 +37,7 @@ def home(request: HttpRequest) -> HttpResponse:
 def switch_organization(request: HttpRequest) -> HttpResponse:
     try:
         membership = services.active_organization_switch(
-            user=request.user, session=request.session, slug=request.POST.get("organization", "")
+            user=authenticated_user(request), session=request.session, slug=request.POST.get("organization", "")
         )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
@@ -115,7 +116,8 @@ class _ServiceFormView(ScopedPageMixin, FormView):
         if self.object is not None:
             kwargs["instance"] = copy.copy(self.object)  # the form mutates it; the service diffs the original
         else:
-            kwargs["instance"] = self.form_class._meta.model(organization=self.membership.organization)
+            model = self.get_form_class()._meta.model  # type: ignore[attr-defined]  # a ModelForm
+            kwargs["instance"] = model(organization=self.membership.organization)
         return kwargs
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:

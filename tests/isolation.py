@@ -30,7 +30,7 @@ from tests.factories import Cast
 COVERED_ROUTES: set[str] = set()
 
 
-class _Registering(ABC):
+class _Registering:
     covered_routes: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -38,7 +38,7 @@ class _Registering(ABC):
         COVERED_ROUTES.update(cls.covered_routes)
 
 
-class ScopedAPICases(_Registering):
+class ScopedAPICases(_Registering, ABC):
     basename: ClassVar[str]
     lookup: ClassVar[str] = "pk"
     owner: ClassVar[str]
@@ -158,7 +158,7 @@ class OwnerWriteAPICases:
             assert getattr(obj, name) == value
 
 
-class ScopedPageCases(_Registering):
+class ScopedPageCases(_Registering, ABC):
     """The same cases for an HTML detail or edit page (``page``: URL name taking the object's pk)."""
 
     page: ClassVar[str]

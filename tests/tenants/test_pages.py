@@ -109,7 +109,9 @@ def test_form_errors_name_the_field_and_change_nothing(cast, client_for):
 def test_duplicate_name_is_a_field_error(cast, client_for):
     response = client_for("acme.qa").post(reverse("site-create"), {"name": "Acme Boston", "country": "US"})
     assert response.status_code == 200
-    assert '<p class="field-error" role="alert" data-field="name">Your organization already has a site with this name.' in response.content.decode()
+    expected = ('<p class="field-error" role="alert" data-field="name">'
+                "Your organization already has a site with this name.")
+    assert expected in response.content.decode()
 
 
 def test_sponsor_cannot_create_a_site(cast, client_for):

@@ -45,23 +45,23 @@ class Command(BaseCommand):
             )[0]
             for spec in demo.PRODUCTS
         }
-        for spec in demo.PARTNERSHIPS:
+        for pspec in demo.PARTNERSHIPS:
             partnership, _ = Partnership.objects.update_or_create(
-                sponsor=orgs[spec.sponsor], cmo=orgs[spec.cmo],
-                defaults={"stage": spec.stage, "tier": spec.tier, "start_date": spec.start_date},
+                sponsor=orgs[pspec.sponsor], cmo=orgs[pspec.cmo],
+                defaults={"stage": pspec.stage, "tier": pspec.tier, "start_date": pspec.start_date},
             )
-            partnership.sites.set([sites[name] for name in spec.sites])
-            partnership.products.set([products[code] for code in spec.products])
-        for spec in demo.USERS:
+            partnership.sites.set([sites[name] for name in pspec.sites])
+            partnership.products.set([products[code] for code in pspec.products])
+        for uspec in demo.USERS:
             user, _ = User.objects.update_or_create(
-                username=spec.username,
-                defaults={"first_name": spec.first_name, "last_name": spec.last_name, "email": spec.email,
+                username=uspec.username,
+                defaults={"first_name": uspec.first_name, "last_name": uspec.last_name, "email": uspec.email,
                           "is_active": True},
             )
             user.set_password(password)
             user.save(update_fields=["password"])
             Membership.objects.update_or_create(
-                user=user, organization=orgs[spec.org], defaults={"role": spec.role, "is_active": True}
+                user=user, organization=orgs[uspec.org], defaults={"role": uspec.role, "is_active": True}
             )
         admin, _ = User.objects.update_or_create(
             username=demo.SUPERUSER,
