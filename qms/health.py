@@ -7,6 +7,7 @@ balancer sends no traffic to an instance whose clocks would not run.
 
 from __future__ import annotations
 
+import logging
 import time
 
 import redis
@@ -74,3 +75,11 @@ def readyz(request: HttpRequest) -> JsonResponse:
     checks = {"database": database, "redis": redis_check, "worker": worker}
     ready = all(bool(check["ok"]) for check in checks.values())
     return JsonResponse({"status": "ok" if ready else "unavailable", "checks": checks}, status=200 if ready else 503)
+
+
+class SkipReadinessProbes(logging.Filter):
+    """A 503 from /readyz is an answer to a probe, not a server error: keep it out of the error log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        request = getattr(record, "request", None)
+        return getattr(request, "path", None) != "/readyz"

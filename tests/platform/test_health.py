@@ -51,3 +51,16 @@ def test_readyz_unavailable_when_redis_down(settings):
     response = Client().get("/readyz")
     assert response.status_code == 503
     assert response.json()["checks"]["redis"]["ok"] is False
+
+
+def test_readiness_probe_503_is_not_logged_as_error():
+    import logging
+
+    from django.test import RequestFactory
+
+    probe = logging.LogRecord("django.request", logging.ERROR, __file__, 1, "Service Unavailable", None, None)
+    probe.request = RequestFactory().get("/readyz")
+    other = logging.LogRecord("django.request", logging.ERROR, __file__, 1, "Server Error", None, None)
+    other.request = RequestFactory().get("/sites/")
+    skip = health.SkipReadinessProbes()
+    assert skip.filter(probe) is False and skip.filter(other) is True
