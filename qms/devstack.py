@@ -28,7 +28,8 @@ from urllib.parse import quote
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DB_NAME = "qms"
-DB_OWNER = "qms"
+DB_OWNER = "qms"  # owns the tables, runs migrations
+DB_APP = "qms_app"  # what the application connects as: owns nothing, no superuser, no BYPASSRLS
 
 
 def log(message: str) -> None:
@@ -55,8 +56,8 @@ class EmbeddedPostgres:
     pgdata: Path
     server: object | None = None
 
-    def start(self) -> str:
-        """Start (or attach to) the server and return a DATABASE_URL for the ``qms`` owner role."""
+    def start(self) -> tuple[str, str]:
+        """Start (or attach to) the server; return the URLs of the application role and of the owner role."""
         # The wheel keeps its lock (and, for long paths, its socket) in the runtime directory; give it one
         # rather than let it warn and fall back to /tmp/runtime-<uid>.
         runtime = Path(os.environ.setdefault("XDG_RUNTIME_DIR", f"/tmp/qms-runtime-{os.getuid()}"))
@@ -70,10 +71,11 @@ class EmbeddedPostgres:
         info = self.server.get_postmaster_info()  # type: ignore[attr-defined]
         socket_dir = str(info.socket_dir)
         self._bootstrap(socket_dir)
-        return f"postgres://{DB_OWNER}@{quote(socket_dir, safe='')}/{DB_NAME}"
+        host = quote(socket_dir, safe="")
+        return f"postgres://{DB_APP}@{host}/{DB_NAME}", f"postgres://{DB_OWNER}@{host}/{DB_NAME}"
 
     def _bootstrap(self, socket_dir: str) -> None:
-        """Create the owner role and database once; later starts find them and change nothing."""
+        """Create the two roles and the database once; later starts find them and change nothing."""
         import psycopg2
 
         conn = psycopg2.connect(host=socket_dir, user="postgres", dbname="postgres")
@@ -82,6 +84,9 @@ class EmbeddedPostgres:
             cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [DB_OWNER])
             if cur.fetchone() is None:
                 cur.execute(f'CREATE ROLE "{DB_OWNER}" LOGIN CREATEDB')
+            cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [DB_APP])
+            if cur.fetchone() is None:
+                cur.execute(f'CREATE ROLE "{DB_APP}" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS')
             cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DB_NAME])
             if cur.fetchone() is None:
                 cur.execute(f'CREATE DATABASE "{DB_NAME}" OWNER "{DB_OWNER}"')
@@ -172,7 +177,7 @@ class Services:
         try:
             if not os.environ.get("DATABASE_URL"):
                 self.postgres = EmbeddedPostgres(self.var_dir / "pgdata")
-                self.env["DATABASE_URL"] = self.postgres.start()
+                self.env["DATABASE_URL"], self.env["DATABASE_OWNER_URL"] = self.postgres.start()
             else:
                 log("using DATABASE_URL from the environment; no embedded PostgreSQL")
             if not os.environ.get("REDIS_URL"):
@@ -336,7 +341,8 @@ def main() -> None:
         sys.exit(run(rest))
     if command == "test":
         sys.exit(test(rest))
-    # "services": start them, print the environment to use, wait for Ctrl-C (handy for a debugger session).
+    # "services": start them, print the environment to use, wait for Ctrl-C or SIGTERM (for a debugger session).
+    signal.signal(signal.SIGTERM, lambda signum, frame: (_ for _ in ()).throw(KeyboardInterrupt()))
     with services(Path(os.environ.get("QMS_VAR_DIR", BASE_DIR / "var")), redis_port=6390) as env:
         for key, value in env.items():
             print(f"export {key}='{value}'", flush=True)

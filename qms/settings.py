@@ -76,7 +76,9 @@ def _database(url: str) -> dict:
         raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL (row-level security depends on it)")
     # A Unix-socket directory arrives percent-encoded in the host part (postgres://user@%2Fpath/db).
     config["HOST"] = unquote(config.get("HOST") or "")
-    config["ATOMIC_REQUESTS"] = True
+    # Not ATOMIC_REQUESTS: tenants.middleware.TenantContextMiddleware opens the request's transaction itself,
+    # so that the row-level-security context is set inside it and templates render inside it too.
+    config["ATOMIC_REQUESTS"] = False
     config["CONN_MAX_AGE"] = _int("DATABASE_CONN_MAX_AGE", 60)
     config["CONN_HEALTH_CHECKS"] = True
     config.setdefault("OPTIONS", {})["application_name"] = "qms"
@@ -132,7 +134,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "tenants.middleware.ActingMembershipMiddleware",
+    "tenants.middleware.TenantContextMiddleware",
 ]
 
 ROOT_URLCONF = "qms.urls"
@@ -155,7 +157,21 @@ TEMPLATES = [
     },
 ]
 
+def _database_owner(url: str, app: dict) -> dict | None:
+    if not url:
+        return None
+    owner = _database(url)
+    if (owner["HOST"], owner.get("PORT"), owner["NAME"]) != (app["HOST"], app.get("PORT"), app["NAME"]):
+        raise ImproperlyConfigured("DATABASE_OWNER_URL must name the same server and database as DATABASE_URL")
+    if owner["USER"] == app["USER"]:
+        raise ImproperlyConfigured("DATABASE_OWNER_URL must use a different role than DATABASE_URL")
+    return {"USER": owner["USER"], "PASSWORD": owner["PASSWORD"]}
+
+
 DATABASES = {"default": _database(env.str("DATABASE_URL", default=""))}
+# The role that owns the tables and runs migrations (qms/dbroles.py); the app connects as DATABASE_URL's role.
+DATABASE_OWNER = _database_owner(env.str("DATABASE_OWNER_URL", default=""), DATABASES["default"])
+DATABASE_APP_ROLE = DATABASES["default"]["USER"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = _redis_url(env.str("REDIS_URL", default=""))

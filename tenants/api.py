@@ -322,7 +322,7 @@ class MeView(APIView):
             )
         incoming = ActiveOrganizationSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
-        services.active_organization_switch(
+        request._request.membership = services.active_organization_switch(  # type: ignore[attr-defined]
             user=authenticated_user(request), session=request.session, slug=incoming.validated_data["organization"]
         )
         return Response(self._body(request))

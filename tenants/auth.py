@@ -5,12 +5,26 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.backends import ModelBackend
+from django.db import connection
 from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
-from tenants.models import MembershipToken, User
+from tenants import rls
+from tenants.models import MembershipToken, User, hash_token
+
+
+def token_identity(key: str) -> tuple[int, int, int, int] | None:
+    """(token, membership, user, organization) ids of a live token, looked up before any tenant context exists.
+
+    ``qms_token_identity`` is a SECURITY DEFINER function (tenants migration 0002): it can read the token and
+    membership tables, whose row-level security would otherwise hide them, and returns only this one row.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT * FROM qms_token_identity(%s)", [hash_token(key)])
+        row = cursor.fetchone()
+    return tuple(row) if row else None  # type: ignore[return-value]
 
 
 class UsernameOrEmailBackend(ModelBackend):
@@ -48,11 +62,17 @@ class MembershipTokenAuthentication(authentication.BaseAuthentication):
             key = header[1].decode()
         except UnicodeError:
             raise exceptions.AuthenticationFailed("Invalid token header.") from None
-        token = MembershipToken.objects.for_key(key)
-        if token is None:
+        identity = token_identity(key)
+        if identity is None:
             raise exceptions.AuthenticationFailed("Invalid or revoked token.")
+        token_id, membership_id, user_id, organization_id = identity
+        # The token's own context, for the rest of this request's transaction (overrides any session's).
+        rls.activate(user_id=user_id, organization_id=organization_id, membership_id=membership_id)
+        token = MembershipToken.objects.select_related("membership__user", "membership__organization").get(
+            pk=token_id
+        )
         membership = token.membership
-        if not (membership.is_active and membership.user.is_active and membership.organization.is_active):
+        if not membership.user.is_active:
             raise exceptions.AuthenticationFailed("Invalid or revoked token.")
         now = timezone.now()
         if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:

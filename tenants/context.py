@@ -25,13 +25,18 @@ def authenticated_user(request: Any) -> User:
     return cast(User, user)
 
 
+def membership_for_session(*, user: User, session: Any) -> Membership | None:
+    """The membership a browser session acts through: the one kept in the session, else the first."""
+    slug = session.get(ACTIVE_ORG_SESSION_KEY) if session is not None else None
+    return membership_for_slug(user=user, slug=slug)
+
+
 def resolve_acting_membership(request: Any) -> Membership | None:
+    """The acting membership of a request: the token's, else the one the middleware chose for the session."""
     auth = getattr(request, "auth", None)
     if isinstance(auth, MembershipToken):
         return auth.membership
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return None
-    session = getattr(request, "session", None)
-    slug = session.get(ACTIVE_ORG_SESSION_KEY) if session is not None else None
-    return membership_for_slug(user=user, slug=slug)
+    return getattr(request, "membership", None)

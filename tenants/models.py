@@ -223,17 +223,8 @@ class Membership(models.Model):
         return f"{self.user.username}@{self.organization.slug} ({self.get_role_display()})"
 
 
-def _hash_token(key: str) -> str:
+def hash_token(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
-
-
-class MembershipTokenQuerySet(models.QuerySet["MembershipToken"]):
-    def for_key(self, key: str) -> MembershipToken | None:
-        return (
-            self.select_related("membership__user", "membership__organization")
-            .filter(key_hash=_hash_token(key), revoked_at__isnull=True)
-            .first()
-        )
 
 
 class MembershipToken(models.Model):
@@ -249,12 +240,10 @@ class MembershipToken(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
-    objects = MembershipTokenQuerySet.as_manager()
-
     def __str__(self) -> str:
         return f"{self.prefix}… for {self.membership}"
 
     @staticmethod
     def new_key() -> tuple[str, str]:
         key = secrets.token_urlsafe(32)
-        return key, _hash_token(key)
+        return key, hash_token(key)

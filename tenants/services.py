@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from qms.validation import full_clean_by_field
+from tenants import rls
 from tenants.models import Membership, MembershipToken, Product, Site, User
 from tenants.permissions import Capability, Role, can
 
@@ -134,6 +135,7 @@ def token_issue(*, request: Any, username: str, password: str, organization_slug
     user = authenticate(request, username=username, password=password)
     if user is None:
         raise failure
+    rls.activate(user_id=user.pk)  # the user's own memberships become visible, nothing else
     membership = (
         Membership.objects.select_related("organization", "user")
         .filter(user=user, organization__slug=organization_slug, is_active=True, organization__is_active=True)
@@ -141,6 +143,7 @@ def token_issue(*, request: Any, username: str, password: str, organization_slug
     )
     if membership is None:
         raise failure
+    rls.activate_membership(membership)
     key, key_hash = MembershipToken.new_key()
     token = MembershipToken.objects.create(membership=membership, key_hash=key_hash, prefix=key[:8])
     return key, token
@@ -152,7 +155,10 @@ def token_revoke(*, token: MembershipToken) -> None:
 
 
 def active_organization_switch(*, user: User, session: Any, slug: str) -> Membership:
-    """Make ``slug`` the session's acting organization; only an organization the user belongs to."""
+    """Make ``slug`` the session's acting organization; only an organization the user belongs to.
+
+    The rest of this transaction acts for the new membership too.
+    """
     from tenants.context import ACTIVE_ORG_SESSION_KEY
     from tenants.selectors import memberships_of_user
 
@@ -160,5 +166,6 @@ def active_organization_switch(*, user: User, session: Any, slug: str) -> Member
     if membership is None:
         raise ValidationError({"organization": "You are not a member of that organization."})
     session[ACTIVE_ORG_SESSION_KEY] = membership.organization.slug
+    rls.activate_membership(membership)
     return membership
 

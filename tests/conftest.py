@@ -8,7 +8,38 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
+from qms.dbroles import as_owner
+from tenants import rls
 from tests.factories import Cast, build_cast
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_test_environment, django_db_blocker, django_db_keepdb):
+    """Create and migrate the test database as the owner role; the tests then connect as the app role."""
+    from django.test.utils import setup_databases, teardown_databases
+
+    with django_db_blocker.unblock(), as_owner():
+        config = setup_databases(verbosity=0, interactive=False, keepdb=django_db_keepdb)
+    yield
+    with django_db_blocker.unblock(), as_owner():
+        teardown_databases(config, verbosity=0, keepdb=django_db_keepdb)
+
+
+@pytest.fixture(autouse=True)
+def _test_code_in_system_context(request):
+    """Test code (factories, assertions on the database) runs in the named system context.
+
+    Requests made through the test clients set their own context in the middleware and restore this one
+    afterwards, so what a request sees is exactly what row-level security lets its membership see.
+    """
+    names = request.fixturenames
+    transactional = "transactional_db" in names or "live_server" in names
+    if not (transactional or "db" in names):
+        yield
+        return
+    request.getfixturevalue("transactional_db" if transactional else "db")
+    with rls.system_context("test code", session_level=transactional):
+        yield
 
 
 @pytest.fixture

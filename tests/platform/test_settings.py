@@ -22,7 +22,8 @@ PROBE = ("import django, json; from django.conf import settings; django.setup();
 
 
 def load(tmp_path, **overrides):
-    env = {k: v for k, v in os.environ.items() if k not in GOOD and k not in {"DEBUG", "QMS_DEVELOPMENT"}}
+    env = {k: v for k, v in os.environ.items()
+           if k not in GOOD and k not in {"DEBUG", "QMS_DEVELOPMENT", "DATABASE_OWNER_URL"}}
     env.update(GOOD)
     env["QMS_VAR_DIR"] = str(tmp_path)
     env["DJANGO_SETTINGS_MODULE"] = "qms.settings"
@@ -57,6 +58,8 @@ def test_production_settings_load(tmp_path):
     ({"EMAIL_URL": None}, "EMAIL_URL is required"),
     ({"DEBUG": "ture"}, "DEBUG must be a boolean"),
     ({"DATABASE_CONN_MAX_AGE": "soon"}, "DATABASE_CONN_MAX_AGE must be an integer"),
+    ({"DATABASE_OWNER_URL": "postgres://owner@other.example:5432/qms"}, "must name the same server and database"),
+    ({"DATABASE_OWNER_URL": "postgres://u:x@db.example:5432/qms"}, "must use a different role"),
 ])
 def test_bad_values_fail_loudly(tmp_path, overrides, message):
     result = load(tmp_path, **overrides)
@@ -85,3 +88,14 @@ def test_socket_database_url_is_unquoted(tmp_path):
     result = load(tmp_path, DATABASE_URL="postgres://qms@%2Fvar%2Frun%2Fpostgresql/qms")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["db"] == "/var/run/postgresql"
+
+
+def test_owner_role_is_parsed(tmp_path):
+    probe = ("import django; from django.conf import settings; django.setup(); "
+             "print(settings.DATABASE_OWNER['USER'], settings.DATABASE_APP_ROLE)")
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_OWNER_URL"}
+    env.update(GOOD, QMS_VAR_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="qms.settings",
+               DATABASE_OWNER_URL="postgres://owner:secret@db.example:5432/qms")
+    result = subprocess.run([sys.executable, "-c", probe], env=env, cwd=BASE, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["owner", "u"]

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from tenants import demo
+from tenants import demo, rls
 from tenants.models import Membership, Organization, Partnership, Product, Site, User
 
 
@@ -22,6 +22,10 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args: Any, **options: Any) -> None:
+        with rls.system_context("seed_demo: load the demo cast"):
+            self._seed(options)
+
+    def _seed(self, options: dict[str, Any]) -> None:
         password = options["password"] or demo.demo_password(settings.VAR_DIR, os.environ.get("DEMO_PASSWORD"))
         orgs = {
             spec.slug: Organization.objects.update_or_create(
