@@ -316,6 +316,7 @@ CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "qms.tasks.heartbeat", "schedule": 15.0},
+    "expire-access-grants": {"task": "tenants.tasks.expire_access_grants", "schedule": 60.0},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # /readyz fails when the last worker heartbeat is older than this many seconds.

@@ -9,17 +9,19 @@ from __future__ import annotations
 from typing import Any, cast
 
 import django_filters
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
-from tenants import selectors, services
+from tenants import grants, selectors, services
 from tenants.context import authenticated_user, resolve_acting_membership
-from tenants.models import Membership, MembershipToken, Organization, Partnership, Product, Site
+from tenants.models import AccessGrant, Membership, MembershipToken, Organization, Partnership, Product, Site
 from tenants.permissions import Capability, capabilities_of
 from tenants.scoping import ScopedViewSet
 
@@ -327,3 +329,69 @@ class MeView(APIView):
         )
         return Response(self._body(request))
 
+
+
+# --- Access grants ------------------------------------------------------------------------------------------
+
+
+class GrantSerializer(serializers.ModelSerializer):
+    partnership = PartnershipSerializer(read_only=True)
+    granted_by = OrganizationRefSerializer(source="organization", read_only=True)
+    is_live = serializers.SerializerMethodField()
+
+    class Meta:
+        model = AccessGrant
+        fields = ["id", "partnership", "granted_by", "grantor_label", "grantee_label", "reason", "starts_at",
+                  "expires_at", "revoked_at", "is_live", "created_at"]
+
+    def get_is_live(self, obj: AccessGrant) -> bool:
+        return obj.is_live()
+
+
+class GrantCreateSerializer(serializers.Serializer):
+    partnership = serializers.PrimaryKeyRelatedField(queryset=Partnership.objects.none())
+    grantee_username = serializers.CharField(max_length=150)
+    grantee_organization = serializers.SlugField()
+    reason = serializers.CharField()
+    starts_at = serializers.DateTimeField(required=False)
+    expires_at = serializers.DateTimeField()
+
+    def __init__(self, *args: Any, membership: Membership | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if membership is not None:
+            self.fields["partnership"].queryset = selectors.grantable_partnerships(membership=membership)
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField()
+
+
+class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+    """Time-boxed view access: given by the data owner, held by one membership, revocable, self-expiring."""
+
+    selector = selectors.grant_list
+    serializer_class = GrantSerializer
+    write_capability = Capability.GRANT_ACCESS
+    filterset_fields = ["partnership"]
+    ordering_fields = ["starts_at", "expires_at"]
+
+    @extend_schema(request=GrantCreateSerializer, responses={201: GrantSerializer})
+    def create(self, request: Request) -> Response:
+        incoming = GrantCreateSerializer(data=request.data, membership=self.acting)
+        incoming.is_valid(raise_exception=True)
+        data = incoming.validated_data
+        grant = grants.grant_create(
+            membership=self.acting, partnership=data["partnership"], grantee_username=data["grantee_username"],
+            grantee_organization=data["grantee_organization"], reason=data["reason"],
+            starts_at=data.get("starts_at") or timezone.now(), expires_at=data["expires_at"],
+        )
+        return Response(GrantSerializer(grant).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=ReasonSerializer, responses=GrantSerializer)
+    @action(detail=True, methods=["post"])
+    def revoke(self, request: Request, pk: str | None = None) -> Response:
+        grant = self.get_object()
+        incoming = ReasonSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        grant = grants.grant_revoke(membership=self.acting, grant=grant, reason=incoming.validated_data["reason"])
+        return Response(GrantSerializer(grant).data)

@@ -9,6 +9,7 @@ router.register("sites", api.SiteViewSet, basename="site")
 router.register("products", api.ProductViewSet, basename="product")
 router.register("partnerships", api.PartnershipViewSet, basename="partnership")
 router.register("members", api.MemberViewSet, basename="member")
+router.register("grants", api.GrantViewSet, basename="grant")
 
 urlpatterns = [
     path("auth/token/", api.TokenView.as_view(), name="token"),

@@ -6,6 +6,8 @@ model's validators and per-organization unique constraints report on the right f
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 
 from tenants.models import Membership, Product, Site
@@ -36,3 +38,22 @@ class MemberForm(forms.ModelForm):
     class Meta:
         model = Membership
         fields = ["role", "is_active"]
+
+
+class GrantForm(forms.Form):
+    partnership = forms.ModelChoiceField(queryset=None, help_text="Only partnerships where you are the sponsor.")
+    grantee_username = forms.CharField(label="Grantee username", max_length=150)
+    grantee_organization = forms.SlugField(label="Grantee organization (slug)")
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}),
+                             help_text="Kept with the grant: who asked, for which audit or visit.")
+    starts_at = forms.DateTimeField(label="Starts (UTC)", widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    expires_at = forms.DateTimeField(label="Expires (UTC)",
+                                     widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+
+    def __init__(self, *args: Any, partnerships: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["partnership"].queryset = partnerships
+
+
+class RevokeForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), help_text="Why the access ends early.")

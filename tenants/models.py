@@ -6,6 +6,7 @@ two-sided Partnership, ``sponsor`` and ``cmo``); scoping selectors and, later, r
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import secrets
 
@@ -16,6 +17,8 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
+from django.utils import timezone
+from guardian.models import UserObjectPermissionBase
 
 from tenants.permissions import Role
 
@@ -247,3 +250,68 @@ class MembershipToken(models.Model):
     def new_key() -> tuple[str, str]:
         key = secrets.token_urlsafe(32)
         return key, hash_token(key)
+
+
+class AccessGrantQuerySet(models.QuerySet["AccessGrant"]):
+    def live(self, at: dt.datetime | None = None) -> AccessGrantQuerySet:
+        """Grants in force now: started, not expired, not revoked. Lookups use this, not the expiry task."""
+        moment = at or timezone.now()
+        return self.filter(revoked_at__isnull=True, starts_at__lte=moment, expires_at__gt=moment)
+
+
+class AccessGrant(models.Model):
+    """Time-boxed view access for one membership (an auditor, a person-in-plant) to a partnership.
+
+    Owned by the granting organization, which for a partnership is always the sponsor: a partnership reveals
+    the sponsor's products, so only the sponsor may show it to a third party. The grantee reads, never writes.
+    Lookups (selectors and row-level security) ignore grants outside [starts_at, expires_at) at once; the
+    periodic task ``tenants.tasks.expire_access_grants`` then marks them expired and removes the guardian
+    permission.
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="access_grants")
+    grantor = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="grants_given")
+    grantor_label = models.CharField(max_length=200, help_text="Printed name and organization of the grantor, "
+                                     "for the grantee, who cannot see the grantor's membership")
+    grantee = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="grants_held")
+    grantee_label = models.CharField(max_length=200, help_text="username@organization, kept for the grantor's "
+                                     "list: the grantee's membership belongs to another organization")
+    partnership = models.ForeignKey(Partnership, on_delete=models.CASCADE, related_name="access_grants")
+    reason = models.TextField()
+    starts_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(Membership, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="grants_revoked")
+    expired_at = models.DateTimeField(null=True, blank=True, help_text="When the expiry task retired it")
+
+    owner_field = "organization"
+    objects = AccessGrantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-starts_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(expires_at__gt=models.F("starts_at")), name="grant_ends_after_start",
+                                   violation_error_code="grant_window",
+                                   violation_error_message="The grant must expire after it starts."),
+        ]
+        indexes = [
+            models.Index(fields=["grantee", "partnership"], name="grant_grantee_partnership"),
+            models.Index(fields=["expires_at"], condition=Q(expired_at__isnull=True), name="grant_pending_expiry"),
+        ]
+
+    constraint_fields = {"grant_window": "expires_at"}
+
+    def __str__(self) -> str:
+        return f"{self.grantee_label} → {self.partnership} until {self.expires_at:%Y-%m-%d %H:%M} UTC"
+
+    def is_live(self, at: dt.datetime | None = None) -> bool:
+        moment = at or timezone.now()
+        return self.revoked_at is None and self.starts_at <= moment < self.expires_at
+
+
+class PartnershipUserObjectPermission(UserObjectPermissionBase):
+    """django-guardian's direct-foreign-key permission table for partnership grants (fast, FK-checked)."""
+
+    content_object = models.ForeignKey(Partnership, on_delete=models.CASCADE)

@@ -41,15 +41,18 @@ class Capability(StrEnum):
     """Review quality records and their audit trails; sign with meaning 'reviewed'."""
     APPROVE_QUALITY_RECORDS = "approve_quality_records"
     """Approve, release, certify and close; sign with those meanings."""
+    GRANT_ACCESS = "grant_access"
+    """Give (and revoke) time-boxed view access to the organization's data to a named membership."""
 
 
 _READ = frozenset({Capability.VIEW})
 ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
     Role.ORG_ADMIN: frozenset({Capability.VIEW, Capability.EXPORT, Capability.MANAGE_MEMBERS,
-                               Capability.MANAGE_MASTER_DATA}),
+                               Capability.MANAGE_MASTER_DATA, Capability.GRANT_ACCESS}),
     Role.QA_APPROVER: frozenset({Capability.VIEW, Capability.EXPORT, Capability.MANAGE_MASTER_DATA,
                                  Capability.RECORD_OPERATIONS, Capability.AUTHOR_QUALITY_RECORDS,
-                                 Capability.REVIEW_QUALITY_RECORDS, Capability.APPROVE_QUALITY_RECORDS}),
+                                 Capability.REVIEW_QUALITY_RECORDS, Capability.APPROVE_QUALITY_RECORDS,
+                                 Capability.GRANT_ACCESS}),
     Role.QA_REVIEWER: frozenset({Capability.VIEW, Capability.EXPORT, Capability.RECORD_OPERATIONS,
                                  Capability.AUTHOR_QUALITY_RECORDS, Capability.REVIEW_QUALITY_RECORDS}),
     Role.OPERATOR: frozenset({Capability.VIEW, Capability.RECORD_OPERATIONS}),

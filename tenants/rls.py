@@ -175,6 +175,16 @@ def tenant_table_policies(table: str, *, select: str, write: str | None, insert:
     return [migrations.RunSQL(forward, reverse)]
 
 
+def replace_select_policy(table: str, select: str, previous: str) -> migrations.RunSQL:
+    """Widen or narrow a table's visibility in a later migration (reversible to ``previous``)."""
+
+    def sql(predicate: str) -> str:
+        return (f"DROP POLICY IF EXISTS {table}_select ON {table}; "
+                f"CREATE POLICY {table}_select ON {table} FOR SELECT USING (qms_system() OR ({predicate}));")
+
+    return migrations.RunSQL(sql(select), sql(previous))
+
+
 def grant_app_role_sql(role: str | None, owner: str | None) -> tuple[str, str]:
     """Let the application role use (never own) what the owner creates, now and in later migrations."""
     if not role or role == owner:

@@ -5,20 +5,32 @@ Visibility rules (DESIGN.md §3.1):
 - a CMO sees its own sites, and the sponsor products in scope of its partnerships;
 - a sponsor sees its own products, and the CMO sites in scope of its partnerships;
 - both parties see their partnership; nobody sees a partnership they are not party to;
-- members are visible to the organization's own members (listing them is an admin capability).
+- members are visible to the organization's own members (listing them is an admin capability);
+- a live access grant lets its grantee membership see the partnership, its parties, and the sites and products
+  in its scope (read-only), until it expires or is revoked.
+
+The row-level-security policies in tenants/migrations/ state the same rules in SQL; tests/tenants/test_rls.py
+checks that both layers agree for every member of the cast.
 """
 
 from __future__ import annotations
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
-from tenants.models import Membership, Organization, Partnership, Product, Site, User
+from tenants.models import AccessGrant, Membership, Organization, Partnership, Product, Site, User
+
+
+def granted_partnership_ids(*, membership: Membership) -> QuerySet[AccessGrant]:
+    """Partnership ids that live grants show to ``membership`` (a subquery, never a loop)."""
+    return AccessGrant.objects.live().filter(grantee_id=membership.pk).values("partnership_id")
 
 
 def partnership_list(*, membership: Membership) -> QuerySet[Partnership]:
     org_id = membership.organization_id
     return (
-        Partnership.objects.filter(Q(sponsor_id=org_id) | Q(cmo_id=org_id))
+        Partnership.objects.filter(
+            Q(sponsor_id=org_id) | Q(cmo_id=org_id) | Q(id__in=granted_partnership_ids(membership=membership))
+        )
         .select_related("sponsor", "cmo")
         .prefetch_related(
             Prefetch("sites", queryset=Site.objects.order_by("name")),
@@ -29,24 +41,22 @@ def partnership_list(*, membership: Membership) -> QuerySet[Partnership]:
 
 def organization_list(*, membership: Membership) -> QuerySet[Organization]:
     org_id = membership.organization_id
-    partnered = Partnership.objects.filter(
-        Q(sponsor_id=org_id, cmo_id=OuterRef("pk")) | Q(cmo_id=org_id, sponsor_id=OuterRef("pk"))
-    )
-    return Organization.objects.filter(Q(pk=org_id) | Exists(partnered))
+    visible = partnership_list(membership=membership).filter(Q(sponsor_id=OuterRef("pk")) | Q(cmo_id=OuterRef("pk")))
+    return Organization.objects.filter(Q(pk=org_id) | Exists(visible.order_by().values("pk")))
 
 
 def site_list(*, membership: Membership) -> QuerySet[Site]:
     org_id = membership.organization_id
-    in_sponsor_scope = Partnership.sites.through.objects.filter(
-        site_id=OuterRef("pk"), partnership__sponsor_id=org_id
+    in_sponsor_scope = Partnership.sites.through.objects.filter(site_id=OuterRef("pk")).filter(
+        Q(partnership__sponsor_id=org_id) | Q(partnership_id__in=granted_partnership_ids(membership=membership))
     )
     return Site.objects.filter(Q(organization_id=org_id) | Exists(in_sponsor_scope)).select_related("organization")
 
 
 def product_list(*, membership: Membership) -> QuerySet[Product]:
     org_id = membership.organization_id
-    in_cmo_scope = Partnership.products.through.objects.filter(
-        product_id=OuterRef("pk"), partnership__cmo_id=org_id
+    in_cmo_scope = Partnership.products.through.objects.filter(product_id=OuterRef("pk")).filter(
+        Q(partnership__cmo_id=org_id) | Q(partnership_id__in=granted_partnership_ids(membership=membership))
     )
     return Product.objects.filter(Q(organization_id=org_id) | Exists(in_cmo_scope)).select_related("organization")
 
@@ -83,3 +93,15 @@ def dashboard_counts(*, membership: Membership) -> dict[str, int]:
         "sites": site_list(membership=membership).count(),
         "products": product_list(membership=membership).count(),
     }
+
+
+def grant_list(*, membership: Membership) -> QuerySet[AccessGrant]:
+    """Grants the organization has given, and grants this membership holds."""
+    return AccessGrant.objects.filter(
+        Q(organization_id=membership.organization_id) | Q(grantee_id=membership.pk)
+    ).select_related("partnership__sponsor", "partnership__cmo", "organization")
+
+
+def grantable_partnerships(*, membership: Membership) -> QuerySet[Partnership]:
+    """Partnerships this organization may show to a third party: those where it is the sponsor."""
+    return Partnership.objects.filter(sponsor_id=membership.organization_id).select_related("sponsor", "cmo")

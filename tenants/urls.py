@@ -15,4 +15,7 @@ urlpatterns = [
     path("products/<int:pk>/edit/", views.ProductFormView.as_view(), name="product-edit"),
     path("members/", views.MemberListView.as_view(), name="members"),
     path("members/<int:pk>/edit/", views.MemberFormView.as_view(), name="member-edit"),
+    path("grants/", views.GrantListView.as_view(), name="grants"),
+    path("grants/new/", views.GrantCreateView.as_view(), name="grant-create"),
+    path("grants/<int:pk>/revoke/", views.GrantRevokeView.as_view(), name="grant-revoke"),
 ]

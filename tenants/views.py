@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -11,13 +12,14 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django.views.generic import DetailView, FormView, ListView
 
-from tenants import selectors, services
+from tenants import grants, selectors, services
 from tenants.context import authenticated_user
-from tenants.forms import MemberForm, ProductForm, SiteForm
+from tenants.forms import GrantForm, MemberForm, ProductForm, RevokeForm, SiteForm
 from tenants.permissions import Capability
 from tenants.scoping import ScopedPageMixin
 
@@ -174,3 +176,63 @@ class MemberFormView(_ServiceFormView):
     @staticmethod
     def update_service(*, membership: Any, target: Any, role: str, is_active: bool) -> Any:
         return services.membership_update(membership=membership, target=target, role=role, is_active=is_active)
+
+
+class GrantListView(ScopedPageMixin, ListView):
+    selector = selectors.grant_list
+    template_name = "tenants/grant_list.html"
+    context_object_name = "grants"
+    paginate_by = 50
+
+
+class GrantCreateView(ScopedPageMixin, FormView):
+    selector = selectors.grant_list
+    writes = True
+    write_capability = Capability.GRANT_ACCESS
+    template_name = "tenants/form.html"
+    form_class = GrantForm
+
+    def get_form_kwargs(self) -> dict[str, Any]:
+        kwargs = super().get_form_kwargs()
+        kwargs["partnerships"] = selectors.grantable_partnerships(membership=self.membership)
+        return kwargs
+
+    def get_initial(self) -> dict[str, Any]:
+        now = timezone.now().replace(second=0, microsecond=0)
+        return {"starts_at": now, "expires_at": now + timedelta(days=14)}
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return {**super().get_context_data(**kwargs), "title": "Grant time-boxed access",
+                "cancel_url": reverse("grants")}
+
+    def form_valid(self, form: GrantForm) -> HttpResponse:
+        try:
+            grant = grants.grant_create(membership=self.membership, **form.cleaned_data)
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+            return self.form_invalid(form)
+        messages.success(self.request, f"Granted: {grant}.")
+        return redirect("grants")
+
+
+class GrantRevokeView(ScopedPageMixin, FormView):
+    selector = selectors.grant_list
+    writes = True
+    write_capability = Capability.GRANT_ACCESS
+    template_name = "tenants/form.html"
+    form_class = RevokeForm
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        grant = self.get_object()
+        return {**super().get_context_data(**kwargs), "title": f"Revoke {grant}", "cancel_url": reverse("grants")}
+
+    def form_valid(self, form: RevokeForm) -> HttpResponse:
+        grant = self.get_object()
+        try:
+            grants.grant_revoke(membership=self.membership, grant=grant, reason=form.cleaned_data["reason"])
+        except ValidationError as exc:
+            form.add_error(None, exc.messages)
+            return self.form_invalid(form)
+        messages.success(self.request, f"Revoked: {grant}.")
+        return redirect("grants")

@@ -8,7 +8,7 @@ import yaml
 BASE = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((BASE / "docker-compose.yml").read_text())
 APP_SERVICES = ("web", "worker", "beat")
-REQUIRED_ENV = {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "ALLOWED_HOSTS", "EMAIL_URL"}
+REQUIRED_ENV = {"DATABASE_URL", "DATABASE_OWNER_URL", "REDIS_URL", "SECRET_KEY", "ALLOWED_HOSTS", "EMAIL_URL"}
 
 
 def settings_variables() -> set[str]:
@@ -40,7 +40,12 @@ def test_app_services_share_the_environment_the_settings_read():
 
 def test_urls_point_at_the_compose_services():
     env = COMPOSE["services"]["web"]["environment"]
-    assert "@postgres:5432/" in env["DATABASE_URL"]
+    assert env["DATABASE_URL"].startswith("postgres://qms_app:") and "@postgres:5432/" in env["DATABASE_URL"]
+    assert env["DATABASE_OWNER_URL"].startswith("postgres://qms:") and "@postgres:5432/" in env["DATABASE_OWNER_URL"]
+    init = (BASE / "docker" / "postgres-init" / "10-app-role.sh").read_text()
+    assert "CREATE ROLE qms_app" in init and "NOBYPASSRLS" in init and "NOSUPERUSER" in init
+    mounts = COMPOSE["services"]["postgres"]["volumes"]
+    assert "./docker/postgres-init:/docker-entrypoint-initdb.d:ro" in mounts
     assert env["REDIS_URL"].startswith("redis://redis:6379")
     assert env["DEBUG"] == "false"
     assert COMPOSE["services"]["postgres"]["environment"]["POSTGRES_DB"] == env["DATABASE_URL"].rsplit("/", 1)[1]

@@ -4,9 +4,9 @@ from tenants.permissions import ROLE_CAPABILITIES, Capability, Role, can
 from tests.factories import MembershipFactory
 
 EXPECTED = {
-    Role.ORG_ADMIN: {"view", "export", "manage_members", "manage_master_data"},
+    Role.ORG_ADMIN: {"view", "export", "manage_members", "manage_master_data", "grant_access"},
     Role.QA_APPROVER: {"view", "export", "manage_master_data", "record_operations", "author_quality_records",
-                       "review_quality_records", "approve_quality_records"},
+                       "review_quality_records", "approve_quality_records", "grant_access"},
     Role.QA_REVIEWER: {"view", "export", "record_operations", "author_quality_records", "review_quality_records"},
     Role.OPERATOR: {"view", "record_operations"},
     Role.AUDITOR: {"view", "export"},
