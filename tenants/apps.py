@@ -6,3 +6,6 @@ class TenantsConfig(AppConfig):
 
     name = "tenants"
     verbose_name = "Tenancy"
+
+    def ready(self) -> None:
+        from tenants import schema, signals  # noqa: F401  (connects receivers, registers the OpenAPI extension)

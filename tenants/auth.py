@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib.auth.backends import ModelBackend
 from django.db import connection
 from django.db.models import Q
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
@@ -81,3 +81,18 @@ class MembershipTokenAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request: Any) -> str:
         return self.keyword
+
+
+def lockout_response(request: HttpRequest, original_response: Any, credentials: Any) -> HttpResponse:
+    """django-axes lockout answer: the JSON error shape for the API, the explanatory page for people."""
+    from django.conf import settings
+    from django.http import JsonResponse
+    from django.shortcuts import render
+
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60) if settings.AXES_COOLOFF_TIME else None
+    message = "Too many failed log-in attempts for this account or from this address. " + (
+        f"Try again in {minutes} minutes or ask your organization's admin to unlock the account."
+        if minutes else "Ask your organization's admin to unlock the account.")
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": {"code": "locked_out", "message": message, "fields": {}}}, status=429)
+    return render(request, "registration/locked_out.html", {"message": message}, status=429)

@@ -12,6 +12,7 @@ import secrets
 
 from django.contrib.auth.models import AbstractUser
 from django.contrib.postgres.fields import ArrayField
+from django.contrib.sessions.base_session import AbstractBaseSession
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
@@ -315,3 +316,47 @@ class PartnershipUserObjectPermission(UserObjectPermissionBase):
     """django-guardian's direct-foreign-key permission table for partnership grants (fast, FK-checked)."""
 
     content_object = models.ForeignKey(Partnership, on_delete=models.CASCADE)
+
+
+class UserSession(AbstractBaseSession):
+    """Django's database session, plus the user it belongs to: deactivating a user deletes their sessions at once."""
+
+    user_id = models.BigIntegerField(null=True, db_index=True)
+
+    @classmethod
+    def get_session_store_class(cls) -> type:
+        from tenants.sessions import SessionStore
+
+        return SessionStore
+
+
+class SecurityEvent(models.Model):
+    """Append-only record of security-relevant acts that are not record changes: unlocks, lockouts, grants.
+
+    Rows are only ever inserted (row-level security has no UPDATE or DELETE path for anyone but the system
+    context). The Part 11 audit trail (issue 4) will take these over into its hash-chained event table.
+    """
+
+    class Kind(models.TextChoices):
+        ACCOUNT_UNLOCKED = "account_unlocked", "Account unlocked"
+        ACCESS_GRANTED = "access_granted", "Access granted"
+        ACCESS_REVOKED = "access_revoked", "Access revoked"
+        ACCESS_EXPIRED = "access_expired", "Access expired"
+        SESSIONS_ENDED = "sessions_ended", "Sessions and tokens ended"
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, null=True, blank=True,
+                                     related_name="security_events")
+    actor = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    subject = models.CharField(max_length=200, help_text="Who or what the act concerned")
+    reason = models.TextField(blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    owner_field = "organization"
+
+    class Meta:
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.get_kind_display()}: {self.subject}"

@@ -135,17 +135,18 @@ def token_issue(*, request: Any, username: str, password: str, organization_slug
     user = authenticate(request, username=username, password=password)
     if user is None:
         raise failure
-    rls.activate(user_id=user.pk)  # the user's own memberships become visible, nothing else
-    membership = (
-        Membership.objects.select_related("organization", "user")
-        .filter(user=user, organization__slug=organization_slug, is_active=True, organization__is_active=True)
-        .first()
-    )
-    if membership is None:
-        raise failure
-    rls.activate_membership(membership)
-    key, key_hash = MembershipToken.new_key()
-    token = MembershipToken.objects.create(membership=membership, key_hash=key_hash, prefix=key[:8])
+    # The user's own memberships become visible, nothing else; the caller's context is restored afterwards.
+    with rls.scoped(rls.Context(user_id=user.pk)):
+        membership = (
+            Membership.objects.select_related("organization", "user")
+            .filter(user=user, organization__slug=organization_slug, is_active=True, organization__is_active=True)
+            .first()
+        )
+        if membership is None:
+            raise failure
+        rls.activate_membership(membership)
+        key, key_hash = MembershipToken.new_key()
+        token = MembershipToken.objects.create(membership=membership, key_hash=key_hash, prefix=key[:8])
     return key, token
 
 

@@ -69,3 +69,11 @@ def api_for(cast: Cast) -> Callable[[str], APIClient]:
         return client
 
     return make
+
+
+@pytest.fixture
+def http_request():
+    """A real request object for services that authenticate (django-axes counts failures per address)."""
+    from django.test import RequestFactory
+
+    return RequestFactory().post("/api/v1/auth/token/", REMOTE_ADDR="203.0.113.9")

@@ -18,9 +18,16 @@ GLOBAL_TABLES = {
     "tenants_user": "people exist once across organizations; login runs before any organization is chosen",
     "tenants_user_groups": "Django auth groups are not used for tenant permissions (tenants/permissions.py is)",
     "tenants_user_user_permissions": "Django model permissions are global, for the platform admin only",
-    "auth_group": "global Django auth table", "auth_group_permissions": "global Django auth table",
+    "auth_group": "global Django auth table",
+    "auth_group_permissions": "global Django auth table",
     "auth_permission": "global catalogue of permission names",
-    "django_content_type": "global catalogue of models", "django_session": "opaque session store, keyed by secret",
+    "django_content_type": "global catalogue of models",
+    "django_session": "unused (sessions live in tenants_usersession); the app stays for clearsessions",
+    "tenants_usersession": "session store: opaque rows keyed by a secret, read before any tenant is known",
+    "axes_accessattempt": "failed-login counters, kept per username and address before anyone is logged in",
+    "axes_accessfailurelog": "failed-login log (django-axes)",
+    "axes_accesslog": "login log (django-axes)",
+    "axes_accessattemptexpiration": "django-axes bookkeeping",
     "django_admin_log": "platform superuser's admin actions",
     "django_migrations": "schema history",
     "guardian_userobjectpermission": "guardian's generic table, unused: grants use direct-FK tables with RLS",
@@ -52,9 +59,13 @@ def test_application_role_owns_nothing_and_cannot_bypass(db, settings):
 def test_every_table_is_tenant_protected_or_declared_global(db):
     tables = {model._meta.db_table for model in apps.get_models(include_auto_created=True)}
     tables |= {"django_migrations"}
-    status = {name: (rls_on, forced) for name, rls_on, forced in rows(
-        "SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class "
-        "WHERE relnamespace = 'public'::regnamespace AND relkind = 'r'")}
+    status = {
+        name: (rls_on, forced)
+        for name, rls_on, forced in rows(
+            "SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class "
+            "WHERE relnamespace = 'public'::regnamespace AND relkind = 'r'"
+        )
+    }
     policies: dict[str, set[str]] = {}
     for table, command in rows("SELECT tablename, cmd FROM pg_policies WHERE schemaname = 'public'"):
         policies.setdefault(table, set()).add(command)
@@ -68,8 +79,14 @@ def test_every_table_is_tenant_protected_or_declared_global(db):
 
 def test_no_context_sees_nothing(cast):
     rls.clear()
-    for table in ("tenants_organization", "tenants_site", "tenants_product", "tenants_partnership",
-                  "tenants_membership", "tenants_membershiptoken"):
+    for table in (
+        "tenants_organization",
+        "tenants_site",
+        "tenants_product",
+        "tenants_partnership",
+        "tenants_membership",
+        "tenants_membershiptoken",
+    ):
         assert ids(table) == set(), table
 
 
@@ -78,7 +95,11 @@ def test_unscoped_queryset_is_caught_by_rls(cast):
     rls.activate_membership(cast.memberships["helix.qa"])
     assert list(Site.objects.values_list("name", flat=True)) == ["Acme Boston"]  # unscoped_: deliberate
     assert set(Membership.objects.values_list("user__username", flat=True)) == {
-        "helix.qa", "helix.viewer", "helix.admin", "auditor"}
+        "helix.qa",
+        "helix.viewer",
+        "helix.admin",
+        "auditor",
+    }
 
 
 def test_raw_sql_matches_selectors_for_every_cast_member(cast):
@@ -93,8 +114,11 @@ def test_raw_sql_matches_selectors_for_every_cast_member(cast):
             "tenants_membership": selectors.member_list(membership=membership),
         }
         expected_ids = {table: set(qs.values_list("id", flat=True)) for table, qs in expected.items()}
-        with rls.scoped(rls.Context(user_id=membership.user_id, organization_id=membership.organization_id,
-                                    membership_id=membership.pk)):
+        with rls.scoped(
+            rls.Context(
+                user_id=membership.user_id, organization_id=membership.organization_id, membership_id=membership.pk
+            )
+        ):
             for table, want in expected_ids.items():
                 got = ids(table)
                 assert got == want, (username, table, got, want)
@@ -118,8 +142,11 @@ def test_writes_to_foreign_rows_fail(cast):
         cursor.execute("UPDATE tenants_partnership SET tier = 3")  # platform-only table
         assert cursor.rowcount == 0
     for statement, params in [
-        ("INSERT INTO tenants_site (organization_id, name, fei_number, country, address, activities, is_active, "
-         "created_at) VALUES (%s, 'Planted', '', 'CA', '', '{}', true, now())", [cast.orgs["borealis"].pk]),
+        (
+            "INSERT INTO tenants_site (organization_id, name, fei_number, country, address, activities, is_active, "
+            "created_at) VALUES (%s, 'Planted', '', 'CA', '', '{}', true, now())",
+            [cast.orgs["borealis"].pk],
+        ),
         ("UPDATE tenants_site SET organization_id = %s WHERE name = 'Acme Boston'", [cast.orgs["borealis"].pk]),
     ]:
         with pytest.raises((ProgrammingError, IntegrityError)), transaction.atomic():
@@ -131,12 +158,13 @@ def test_writes_to_foreign_rows_fail(cast):
         assert cursor.rowcount == 1
 
 
-def test_token_identity_function_restores_context(cast):
+def test_token_identity_function_restores_context(cast, http_request):
     from tenants import services
     from tenants.auth import token_identity
 
-    key, token = services.token_issue(request=None, username="acme.qa", password="correct-horse-battery-staple",
-                                      organization_slug="acme")
+    key, token = services.token_issue(
+        request=http_request, username="acme.qa", password="correct-horse-battery-staple", organization_slug="acme"
+    )
     rls.clear()
     identity = token_identity(key)
     assert identity == (token.pk, token.membership_id, cast.users["acme.qa"].pk, cast.orgs["acme"].pk)

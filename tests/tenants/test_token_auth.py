@@ -42,7 +42,7 @@ def test_token_of_acme_cannot_act_as_any_other_organization(cast):
     assert switch.json()["error"]["fields"]["organization"]
     # A session that acts for Borealis cannot override the token either.
     both = APIClient()
-    both.login(username="acme.qa", password=PASSWORD)
+    both.force_login(cast.users["acme.qa"])
     assert both.post(reverse("api:me"), {"organization": "borealis"}, format="json").status_code == 200
     assert both.get(reverse("api:site-detail", args=[borealis_site.pk])).status_code == 200
     both.credentials(HTTP_AUTHORIZATION=f"Token {key}")
