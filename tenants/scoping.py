@@ -146,6 +146,8 @@ class ScopedPageMixin(LoginRequiredMixin):
     #: Form pages set this: even showing the form needs the write capability (and, for edits, ownership).
     writes: ClassVar[bool] = False
     pk_url_kwarg = "pk"
+    #: Pages read with GET and write with POST; PUT/PATCH/DELETE belong to the API.
+    http_method_names = ["get", "post", "head", "options"]
 
     membership: Membership
 

@@ -1,0 +1,389 @@
+"""The route meta-test (DESIGN.md §3.2 layer 3).
+
+1. ``test_every_route_is_declared`` walks every URL pattern and DRF route, with each HTTP method it accepts, and
+   fails when a route has neither an isolation matrix below nor a reasoned entry in ``EXEMPT``, or when its
+   matrix leaves out a method or one of the actors the model requires.
+2. ``test_route_case`` runs every case of every matrix against the real stack (middleware, RLS, selectors).
+   The terminal summary prints how many ran (tests/conftest.py); the count only grows.
+
+The targets sit on the Northwind ↔ Borealis side of the cast, so that for each of them there is an owning
+organization, a partner, an unpartnered sponsor (Helix), another CMO (Acme), and an auditor (Helix's) who sees
+nothing until Northwind gives a live grant on the Northwind ↔ Borealis partnership.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from tenants import grants
+from tests.factories import Cast
+
+ANON = None
+GRANTEE = "auditor+grant"  # Helix's auditor holding a live grant on Northwind ↔ Borealis
+MUTATING = {"post", "put", "patch", "delete"}
+
+EXEMPT = {
+    "login": "public: the login form",
+    "logout": "ends the caller's own session; no tenant data",
+    "password_change": "the caller's own password; tested in tests/platform/test_security.py",
+    "password_change_done": "static confirmation page",
+    "healthz": "public liveness probe, no data",
+    "readyz": "public readiness probe, no tenant data",
+    "api-schema": "public OpenAPI description, no data",
+    "api-docs": "public API documentation page, no data",
+    "api:api-root": "DRF's index of links, no data",
+    "api:token": "exchanges credentials for a token; tested in tests/tenants/test_token_auth.py",
+    "api:me": "the caller's own identity and memberships; tested in tests/tenants/test_token_auth.py",
+    "admin:*": "platform superusers only; tenants are redirected to the admin login (test_admin_and_filters.py)",
+}
+
+
+@dataclass(frozen=True)
+class Case:
+    actor: str | None
+    method: str
+    status: int
+    data: dict[str, Any] | str | None = None  # "grant" / "grant-page": built per test (needs the cast)
+    visible: bool | None = None  # list routes: must the target appear in what the actor gets?
+
+
+@dataclass
+class Route:
+    name: str  # "api:site-detail" or a page's URL name
+    url: Callable[[Cast, Any], str]
+    target: Callable[[Cast], Any]
+    cases: list[Case] = field(default_factory=list)
+    marker: Callable[[Any], str] | None = None  # for pages: text that shows the target is on the page
+
+    @property
+    def is_api(self) -> bool:
+        return self.name.startswith("api:")
+
+
+def live_grant(cast: Cast) -> Any:
+    now = timezone.now()
+    return grants.grant_create(
+        membership=cast.memberships["northwind.qa"], partnership=cast.partnership("northwind", "borealis"),
+        grantee_username="auditor", grantee_organization="helix", reason="route matrix: supplier audit",
+        starts_at=now - dt.timedelta(hours=1), expires_at=now + dt.timedelta(days=1),
+    )
+
+
+def site(cast: Cast) -> Any:
+    return cast.sites["Borealis Montreal"]
+
+
+def product(cast: Cast) -> Any:
+    return cast.products["NWB-9"]
+
+
+def partnership(cast: Cast) -> Any:
+    return cast.partnership("northwind", "borealis")
+
+
+def member(cast: Cast) -> Any:
+    return cast.memberships["borealis.qa"]
+
+
+def detail(name: str, key: str = "pk") -> Callable[[Cast, Any], str]:
+    return lambda cast, obj: reverse(name, args=[getattr(obj, key)])
+
+
+def listing(name: str) -> Callable[[Cast, Any], str]:
+    return lambda cast, obj: reverse(name)
+
+
+def reads(expect: dict[str | None, int], method: str = "get") -> list[Case]:
+    return [Case(actor, method, status) for actor, status in expect.items()]
+
+
+def sees(expect: dict[str | None, bool | int], method: str = "get") -> list[Case]:
+    """List routes: ``True``/``False`` is "200 and the target is (not) there"; an int is a status."""
+    return [Case(actor, method, 200, visible=v) if isinstance(v, bool) else Case(actor, method, v)
+            for actor, v in expect.items()]
+
+
+SITE_PUT = {"name": "Borealis Montreal", "country": "CA", "fei_number": "3012345678"}
+SITE_PAGE_POST = {"name": "Borealis Montreal", "country": "CA", "fei_number": "3012345678", "is_active": "on"}
+PRODUCT_PUT = {"code": "NWB-9", "name": "Borvacimab", "dosage_form": "Infusion", "modality": "biologic"}
+PRODUCT_PAGE_POST = {**PRODUCT_PUT, "is_active": "on", "markets": ["US"]}
+
+
+def _grant_post(cast: Cast) -> dict[str, Any]:
+    return {"partnership": partnership(cast).pk, "grantee_username": "auditor", "grantee_organization": "helix",
+            "reason": "audit", "expires_at": (timezone.now() + dt.timedelta(days=1)).isoformat()}
+
+
+ROUTES: list[Route] = [
+    # --- API -------------------------------------------------------------------------------------------------
+    Route("api:site-detail", detail("api:site-detail"), site, [
+        *reads({"borealis.qa": 200, "northwind.qa": 200, "helix.qa": 404, "acme.qa": 404, "auditor": 404,
+                GRANTEE: 200, ANON: 401}),
+        *[Case(a, "patch", s, {"address": "Rue Sherbrooke 1200"}) for a, s in {
+            "borealis.qa": 200, "northwind.qa": 403, "helix.qa": 404, "acme.qa": 404, GRANTEE: 403, ANON: 401}.items()],
+        *[Case(a, "put", s, SITE_PUT) for a, s in {"borealis.qa": 200, "northwind.qa": 403, "acme.qa": 404,
+                                                   ANON: 401}.items()],
+    ]),
+    Route("api:site-list", listing("api:site-list"), site, [
+        *sees({"borealis.qa": True, "northwind.qa": True, "helix.qa": False, "acme.qa": False, "auditor": False,
+               GRANTEE: True, ANON: 401}),
+        Case("borealis.qa", "post", 201, {"name": "Borealis Laval", "country": "CA"}),
+        Case("helix.qa", "post", 400, {"name": "Helix Plant", "country": "US"}),
+        Case("auditor", "post", 403, {"name": "x", "country": "US"}),
+        Case(ANON, "post", 401, {"name": "x", "country": "US"}),
+    ]),
+    Route("api:product-detail", detail("api:product-detail"), product, [
+        *reads({"northwind.qa": 200, "borealis.qa": 200, "helix.qa": 404, "acme.qa": 404, "auditor": 404,
+                GRANTEE: 200, ANON: 401}),
+        *[Case(a, "patch", s, {"dosage_form": "Concentrate"}) for a, s in {
+            "northwind.qa": 200, "borealis.qa": 403, "helix.qa": 404, "acme.qa": 404, GRANTEE: 403, ANON: 401}.items()],
+        *[Case(a, "put", s, PRODUCT_PUT) for a, s in {"northwind.qa": 200, "borealis.qa": 403, "acme.qa": 404,
+                                                      ANON: 401}.items()],
+    ]),
+    Route("api:product-list", listing("api:product-list"), product, [
+        *sees({"northwind.qa": True, "borealis.qa": True, "helix.qa": False, "acme.qa": False, "auditor": False,
+               GRANTEE: True, ANON: 401}),
+        Case("northwind.qa", "post", 201, {"code": "NWB-10", "name": "x", "dosage_form": "Vial",
+                                           "modality": "biologic"}),
+        Case("borealis.qa", "post", 400, {"code": "B-1", "name": "x", "dosage_form": "Vial", "modality": "biologic"}),
+        Case("auditor", "post", 403, {"code": "A-1"}),
+        Case(ANON, "post", 401, {"code": "A-1"}),
+    ]),
+    Route("api:partnership-detail", detail("api:partnership-detail"), partnership, reads({
+        "northwind.qa": 200, "borealis.qa": 200, "helix.qa": 404, "acme.qa": 404, "auditor": 404, GRANTEE: 200,
+        ANON: 401})),
+    Route("api:partnership-list", listing("api:partnership-list"), partnership, sees({
+        "northwind.qa": True, "borealis.qa": True, "helix.qa": False, "acme.qa": False, "auditor": False,
+        GRANTEE: True, ANON: 401})),
+    Route("api:organization-detail", detail("api:organization-detail", "slug"), lambda c: c.orgs["borealis"], reads({
+        "borealis.qa": 200, "northwind.qa": 200, "helix.qa": 404, "acme.qa": 404, "auditor": 404, GRANTEE: 200,
+        ANON: 401})),
+    Route("api:organization-list", listing("api:organization-list"), lambda c: c.orgs["borealis"], sees({
+        "borealis.qa": True, "northwind.qa": True, "helix.qa": False, "acme.qa": False, "auditor": False,
+        GRANTEE: True, ANON: 401})),
+    Route("api:member-detail", detail("api:member-detail"), member, [
+        *reads({"borealis.admin": 200, "borealis.qa": 403, "northwind.admin": 404, "helix.admin": 404,
+                "acme.admin": 404, "auditor": 403, GRANTEE: 403, ANON: 401}),
+        *[Case(a, "patch", s, {"role": "qa_reviewer"}) for a, s in {
+            "borealis.admin": 200, "borealis.qa": 403, "northwind.admin": 404, "acme.admin": 404, ANON: 401}.items()],
+        *[Case(a, "put", s, {"role": "qa_reviewer", "is_active": True}) for a, s in {
+            "borealis.admin": 200, "helix.admin": 404, ANON: 401}.items()],
+    ]),
+    Route("api:member-list", listing("api:member-list"), member, sees({
+        "borealis.admin": True, "northwind.admin": False, "helix.admin": False, "acme.admin": False,
+        "borealis.qa": 403, "auditor": 403, ANON: 401})),
+    Route("api:grant-detail", detail("api:grant-detail"), live_grant, reads({
+        "northwind.qa": 200, "borealis.qa": 404, "helix.qa": 404, "acme.qa": 404, GRANTEE: 200, ANON: 401})),
+    Route("api:grant-revoke", detail("api:grant-revoke"), live_grant, [
+        Case(a, "post", s, {"reason": "route matrix"}) for a, s in {
+            "northwind.qa": 200, "borealis.qa": 404, "helix.qa": 404, "acme.qa": 404, GRANTEE: 403,
+            ANON: 401}.items()]),
+    Route("api:grant-list", listing("api:grant-list"), live_grant, [
+        *sees({"northwind.qa": True, "borealis.qa": False, "helix.qa": False, "acme.qa": False, GRANTEE: True,
+               ANON: 401}),
+        Case("northwind.qa", "post", 201, "grant"),
+        Case("borealis.qa", "post", 400, "grant"),
+        Case("auditor", "post", 403, "grant"),
+        Case(ANON, "post", 401, "grant"),
+    ]),
+    # --- Pages -------------------------------------------------------------------------------------------------
+    Route("home", listing("home"), partnership, sees({
+        "northwind.qa": True, "borealis.qa": True, "helix.qa": False, "acme.qa": False, "auditor": False,
+        GRANTEE: True, ANON: 302}), marker=lambda p: f'href="/partnerships/{p.pk}/"'),
+    Route("partnerships", listing("partnerships"), partnership, sees({
+        "northwind.qa": True, "borealis.qa": True, "helix.qa": False, "acme.qa": False, "auditor": False,
+        GRANTEE: True, ANON: 302}), marker=lambda p: f'href="/partnerships/{p.pk}/"'),
+    Route("partnership-detail", detail("partnership-detail"), partnership, reads({
+        "northwind.qa": 200, "borealis.qa": 200, "helix.qa": 404, "acme.qa": 404, "auditor": 404, GRANTEE: 200,
+        ANON: 302})),
+    Route("sites", listing("sites"), site, sees({
+        "borealis.qa": True, "northwind.qa": True, "helix.qa": False, "acme.qa": False, "auditor": False,
+        GRANTEE: True, ANON: 302}), marker=lambda s: s.name),
+    Route("site-create", listing("site-create"), site, [
+        *reads({"borealis.qa": 200, "acme.qa": 200, "helix.viewer": 403, "auditor": 403, ANON: 302}),
+        Case("borealis.qa", "post", 302, {"name": "Borealis Laval", "country": "CA"}),
+        Case("acme.operator", "post", 403, {"name": "Acme Laval", "country": "CA"}),
+        Case("helix.viewer", "post", 403, {"name": "x", "country": "US"}),
+        Case(ANON, "post", 302, {"name": "x", "country": "US"}),
+    ]),
+    Route("site-edit", detail("site-edit"), site, [
+        *reads({"borealis.qa": 200, "northwind.qa": 403, "helix.qa": 404, "acme.qa": 404, "auditor": 404,
+                GRANTEE: 403, ANON: 302}),
+        *[Case(a, "post", s, SITE_PAGE_POST) for a, s in {
+            "borealis.qa": 302, "northwind.qa": 403, "helix.qa": 404, "acme.qa": 404, GRANTEE: 403, ANON: 302}.items()],
+    ]),
+    Route("products", listing("products"), product, sees({
+        "northwind.qa": True, "borealis.qa": True, "helix.qa": False, "acme.qa": False, "auditor": False,
+        GRANTEE: True, ANON: 302}), marker=lambda p: p.name),
+    Route("product-create", listing("product-create"), product, [
+        *reads({"northwind.qa": 200, "acme.operator": 403, "helix.viewer": 403, "auditor": 403, ANON: 302}),
+        Case("northwind.qa", "post", 302, {"code": "NWB-10", "name": "x", "dosage_form": "Vial",
+                                           "modality": "biologic"}),
+        Case("acme.qa", "post", 200, {"code": "A-1", "name": "x", "dosage_form": "Vial",  # refused: not a sponsor
+                                      "modality": "biologic"}),
+        Case("helix.viewer", "post", 403, {"code": "x"}),
+        Case(ANON, "post", 302, {"code": "x"}),
+    ]),
+    Route("product-edit", detail("product-edit"), product, [
+        *reads({"northwind.qa": 200, "borealis.qa": 403, "helix.qa": 404, "acme.qa": 404, "auditor": 404,
+                GRANTEE: 403, ANON: 302}),
+        *[Case(a, "post", s, PRODUCT_PAGE_POST) for a, s in {
+            "northwind.qa": 302, "borealis.qa": 403, "helix.qa": 404, "acme.qa": 404, GRANTEE: 403,
+            ANON: 302}.items()],
+    ]),
+    Route("members", listing("members"), member, sees({
+        "borealis.admin": True, "northwind.admin": False, "helix.admin": False, "acme.admin": False,
+        "borealis.qa": 403, "auditor": 403, ANON: 302}), marker=lambda m: m.user.email),
+    Route("member-edit", detail("member-edit"), member, [
+        *reads({"borealis.admin": 200, "borealis.qa": 403, "northwind.admin": 404, "helix.admin": 404,
+                "acme.admin": 404, "auditor": 403, ANON: 302}),
+        *[Case(a, "post", s, {"role": "qa_reviewer", "is_active": "on"}) for a, s in {
+            "borealis.admin": 302, "borealis.qa": 403, "northwind.admin": 404, "acme.admin": 404, ANON: 302}.items()],
+    ]),
+    Route("grants", listing("grants"), live_grant, sees({
+        "northwind.qa": True, "borealis.qa": False, "helix.qa": False, "acme.qa": False, GRANTEE: True,
+        ANON: 302}), marker=lambda g: "auditor@helix"),
+    Route("grant-create", listing("grant-create"), partnership, [
+        *reads({"northwind.qa": 200, "acme.operator": 403, "helix.viewer": 403, "auditor": 403, ANON: 302}),
+        Case("northwind.qa", "post", 302, "grant-page"),
+        Case("acme.qa", "post", 200, "grant-page"),  # refused: not Acme's to grant
+        Case("auditor", "post", 403, "grant-page"),
+        Case(ANON, "post", 302, "grant-page"),
+    ]),
+    Route("grant-revoke", detail("grant-revoke"), live_grant, [
+        *reads({"northwind.qa": 200, "borealis.qa": 404, "helix.qa": 404, "acme.qa": 404, GRANTEE: 403,
+                ANON: 302}),
+        *[Case(a, "post", s, {"reason": "route matrix"}) for a, s in {
+            "northwind.qa": 302, "borealis.qa": 404, "helix.qa": 404, "acme.qa": 404, GRANTEE: 403,
+            ANON: 302}.items()],
+    ]),
+    Route("switch-organization", listing("switch-organization"), lambda c: c.orgs["northwind"], [
+        Case("northwind.qa", "post", 302, {"organization": "northwind"}),
+        Case("helix.qa", "post", 302, {"organization": "northwind"}),  # refused with a message, still helix
+        Case("acme.qa", "post", 302, {"organization": "northwind"}),
+        Case("auditor", "post", 302, {"organization": "northwind"}),
+        Case(ANON, "post", 302, {"organization": "northwind"}),
+        Case("northwind.qa", "get", 405),
+    ]),
+]
+
+BY_NAME = {route.name: route for route in ROUTES}
+
+# Detail routes must say what each of these gets: anonymous, the owner, an unpartnered sponsor (Helix),
+# another CMO (Acme), and the auditor (with or without a grant).
+REQUIRED_ACTOR_PREFIXES = (None, "helix.", "acme.", "auditor")
+
+
+# --- 1. Every route is declared ------------------------------------------------------------------------------
+
+
+def _walk(patterns: list[Any], namespace: str = "") -> list[tuple[str, Any]]:
+    found = []
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            found += _walk(pattern.url_patterns, inner)
+        elif isinstance(pattern, URLPattern):
+            found.append((f"{namespace}{pattern.name}" if pattern.name else f"{namespace}<unnamed {pattern.pattern}>",
+                          pattern.callback))
+    return found
+
+
+def _methods(callback: Any) -> set[str] | None:
+    actions = getattr(callback, "actions", None)
+    if actions:  # a DRF viewset route
+        return {m for m in actions if m not in {"head", "options"}}
+    view_class = getattr(callback, "view_class", None) or getattr(callback, "cls", None)
+    if view_class is not None:
+        return {m for m in view_class.http_method_names if hasattr(view_class, m) and m not in {"head", "options"}}
+    return None  # a function view: its matrix declares the methods
+
+
+def _exempt(name: str) -> bool:
+    return name in EXEMPT or any(key.endswith(":*") and name.startswith(key[:-1]) for key in EXEMPT)
+
+
+def test_every_route_is_declared() -> None:
+    problems = []
+    seen: set[str] = set()
+    for name, callback in _walk(get_resolver().url_patterns):
+        if name in seen or _exempt(name):
+            continue
+        seen.add(name)
+        route = BY_NAME.get(name)
+        if route is None:
+            problems.append(f"{name}: no isolation matrix in tests/test_route_isolation.py and no EXEMPT reason")
+            continue
+        declared = {case.method for case in route.cases}
+        methods = _methods(callback)
+        if methods is not None and not methods <= declared:
+            problems.append(f"{name}: methods without cases: {sorted(methods - declared)}")
+        actors = {case.actor for case in route.cases}
+        for prefix in REQUIRED_ACTOR_PREFIXES:
+            if not any(a == prefix if prefix is None else (a or "").startswith(prefix) for a in actors):
+                if prefix in ("helix.", "auditor") and name in {"switch-organization"}:
+                    continue
+                problems.append(f"{name}: no case for {prefix or 'anonymous'}")
+    stale = set(BY_NAME) - seen
+    assert not stale, f"matrices for routes that no longer exist: {sorted(stale)}"
+    assert not problems, "\n".join(problems)
+
+
+# --- 2. Run the cases ----------------------------------------------------------------------------------------
+
+ALL_CASES = [(route, case) for route in ROUTES for case in route.cases]
+
+
+def _client(route: Route, cast: Cast, actor: str | None) -> Any:
+    client = APIClient() if route.is_api else Client()
+    if actor is not None:
+        client.force_login(cast.users[actor.removesuffix("+grant")])
+    return client
+
+
+def _payload(route: Route, case: Case, cast: Cast) -> Any:
+    if case.data == "grant":
+        return _grant_post(cast)
+    if case.data == "grant-page":
+        now = timezone.now()
+        return {"partnership": partnership(cast).pk, "grantee_username": "auditor", "grantee_organization": "helix",
+                "reason": "audit", "starts_at": now.strftime("%Y-%m-%dT%H:%M"),
+                "expires_at": (now + dt.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")}
+    return case.data
+
+
+@pytest.mark.parametrize(("route", "case"), ALL_CASES,
+                         ids=[f"{r.name}|{c.method}|{c.actor or 'anonymous'}" for r, c in ALL_CASES])
+def test_route_case(cast: Cast, route: Route, case: Case) -> None:
+    target = route.target(cast)
+    if case.actor == GRANTEE and route.target is not live_grant:
+        live_grant(cast)
+    url = route.url(cast, target)
+    client = _client(route, cast, case.actor)
+    payload = _payload(route, case, cast)
+    if route.is_api:
+        response = getattr(client, case.method)(url, payload, format="json")
+    else:
+        response = getattr(client, case.method)(url, payload or {})
+    detail_body = response.content[:400]
+    assert response.status_code == case.status, (route.name, case, detail_body)
+    if case.actor is None and case.status == 302:
+        assert response["Location"].startswith(reverse("login")), response["Location"]
+    if case.visible is not None:
+        if route.is_api:
+            rows = response.json()["results"]
+            shown = any(row.get("id") == target.pk and ("slug" not in row or row["slug"] == target.slug)
+                        for row in rows)
+        else:
+            assert route.marker is not None, route.name
+            shown = route.marker(target) in response.content.decode()
+        assert shown is case.visible, (route.name, case.actor, "visible" if case.visible else "hidden")
