@@ -27,8 +27,8 @@ import re
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -103,24 +103,37 @@ def setup_django(args: argparse.Namespace) -> None:
 
 
 def delete_bench_data() -> None:
-    from django.db import transaction
+    """Remove earlier bench rows with plain SQL on the tenancy tables only (no ORM cascade into other apps)."""
+    from django.db import connection, transaction
 
     from tenants import rls
-    from tenants.models import AccessGrant, Membership, Organization, Partnership, Product, Site, User
 
-    with transaction.atomic(), rls.system_context("bench: delete prior bench data"):
-        orgs = Organization.objects.filter(slug__startswith=PREFIX)
-        AccessGrant.objects.filter(organization__in=orgs).delete()
-        AccessGrant.objects.filter(grantee__organization__in=orgs).delete()
-        through_s, through_p = Partnership.sites.through, Partnership.products.through
-        through_s.objects.filter(partnership__sponsor__in=orgs).delete()
-        through_p.objects.filter(partnership__sponsor__in=orgs).delete()
-        Partnership.objects.filter(sponsor__in=orgs).delete()
-        Membership.objects.filter(organization__in=orgs).delete()
-        User.objects.filter(username__startswith=PREFIX).delete()
-        Site.objects.filter(organization__in=orgs).delete()
-        Product.objects.filter(organization__in=orgs).delete()
-        orgs.delete()
+    with transaction.atomic(), rls.system_context("bench: delete prior bench data"), connection.cursor() as cursor:
+        cursor.execute("SELECT coalesce(array_agg(id), '{}') FROM tenants_organization WHERE slug LIKE %s",
+                       [PREFIX + "%"])
+        orgs = cursor.fetchone()[0]
+        cursor.execute("SELECT coalesce(array_agg(id), '{}') FROM tenants_membership WHERE organization_id = ANY(%s)",
+                       [orgs])
+        members = cursor.fetchone()[0]
+        cursor.execute("SELECT coalesce(array_agg(id), '{}') FROM tenants_partnership "
+                       "WHERE sponsor_id = ANY(%s) OR cmo_id = ANY(%s)", [orgs, orgs])
+        partnerships = cursor.fetchone()[0]
+        for sql, params in (
+            ("DELETE FROM tenants_accessgrant WHERE organization_id = ANY(%s) OR partnership_id = ANY(%s) "
+             "OR grantee_id = ANY(%s) OR grantor_id = ANY(%s) OR revoked_by_id = ANY(%s)",
+             [orgs, partnerships, members, members, members]),
+            ("DELETE FROM tenants_partnershipuserobjectpermission WHERE content_object_id = ANY(%s)", [partnerships]),
+            ("DELETE FROM tenants_partnership_sites WHERE partnership_id = ANY(%s)", [partnerships]),
+            ("DELETE FROM tenants_partnership_products WHERE partnership_id = ANY(%s)", [partnerships]),
+            ("DELETE FROM tenants_partnership WHERE id = ANY(%s)", [partnerships]),
+            ("DELETE FROM tenants_membershiptoken WHERE membership_id = ANY(%s)", [members]),
+            ("DELETE FROM tenants_membership WHERE id = ANY(%s)", [members]),
+            ("DELETE FROM tenants_user WHERE username LIKE %s", [PREFIX + "%"]),
+            ("DELETE FROM tenants_site WHERE organization_id = ANY(%s)", [orgs]),
+            ("DELETE FROM tenants_product WHERE organization_id = ANY(%s)", [orgs]),
+            ("DELETE FROM tenants_organization WHERE id = ANY(%s)", [orgs]),
+        ):
+            cursor.execute(sql, params)
 
 
 def generate(args: argparse.Namespace) -> dict[str, int]:
@@ -303,12 +316,7 @@ def mode_context(mode: str, membership: Any) -> AbstractContextManager[None]:
                                       membership_id=membership.pk))
     if mode == "system":
         return rls.system_context("bench: baseline, policies short-circuit")
-    return _nothing()
-
-
-@contextmanager
-def _nothing() -> Iterator[None]:
-    yield
+    return nullcontext()  # "norls": a role that RLS does not apply to
 
 
 def measure(query: str, actor: str, selector: Callable[..., Any], membership: Any, mode: str,

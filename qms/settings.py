@@ -124,6 +124,8 @@ INSTALLED_APPS = [
     "guardian",
     "axes",
     "csp",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "drf_spectacular_sidecar",
     "qms",
     "tenants",
@@ -136,6 +138,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "tenants.sessions.SessionLifetimeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -228,6 +231,7 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "tenants.auth.lockout_response"
 AXES_IPWARE_PROXY_COUNT = _int("AXES_PROXY_COUNT", 0)
 AXES_USERNAME_FORM_FIELD = "username"
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Oversight QMS")
 ANONYMOUS_USER_NAME = None  # django-guardian: no anonymous user row; anonymous requests hold no grants.
 GUARDIAN_RAISE_403 = False
 

@@ -20,6 +20,7 @@ from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from tenants import grants, selectors, services
+from tenants import second_factor as second_factor_service
 from tenants.context import authenticated_user, resolve_acting_membership
 from tenants.models import AccessGrant, Membership, MembershipToken, Organization, Partnership, Product, Site
 from tenants.permissions import Capability, capabilities_of
@@ -37,7 +38,12 @@ class OrganizationRefSerializer(serializers.ModelSerializer):
 class OrganizationSerializer(serializers.ModelSerializer):
     class Meta:
         model = Organization
-        fields = ["id", "slug", "name", "kind", "is_active"]
+        fields = ["id", "slug", "name", "kind", "is_active", "require_second_factor"]
+
+
+class SecondFactorPolicySerializer(serializers.Serializer):
+    required = serializers.BooleanField()  # type: ignore[assignment]  # a field named "required", as the API says
+    reason = serializers.CharField()
 
 
 class SiteSerializer(serializers.ModelSerializer):
@@ -153,6 +159,20 @@ class OrganizationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scop
     lookup_field = "slug"
     search_fields = ["name", "slug"]
     ordering_fields = ["name"]
+    action_capabilities = {"second_factor": Capability.MANAGE_MEMBERS}
+
+    @extend_schema(request=SecondFactorPolicySerializer, responses=OrganizationSerializer)
+    @action(detail=True, methods=["post"], url_path="second-factor")
+    def second_factor(self, request: Request, slug: str | None = None) -> Response:
+        """Require (or stop requiring) a second factor for this organization's QA approvers. Org admins only."""
+        organization = self.get_object()
+        incoming = SecondFactorPolicySerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        organization = second_factor_service.organization_second_factor_set(
+            membership=self.acting, organization=organization, required=incoming.validated_data["required"],
+            reason=incoming.validated_data["reason"],
+        )
+        return Response(OrganizationSerializer(organization).data)
 
 
 class _MasterDataViewSet(
@@ -233,6 +253,10 @@ class TokenRequestSerializer(serializers.Serializer):
     username = serializers.CharField(help_text="Username or e-mail address")
     password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
     organization = serializers.SlugField(help_text="Slug of the organization the token will act for")
+    otp = serializers.CharField(
+        required=False, allow_blank=True, max_length=10,
+        help_text="Second-factor code, when the account has one or the organization requires it",
+    )
 
 
 class TokenResponseSerializer(serializers.Serializer):
@@ -259,6 +283,7 @@ class TokenView(APIView):
             username=incoming.validated_data["username"],
             password=incoming.validated_data["password"],
             organization_slug=incoming.validated_data["organization"],
+            otp=incoming.validated_data.get("otp") or None,
         )
         body = {"token": key, "membership": MembershipSummarySerializer(token.membership).data}
         return Response(body, status=status.HTTP_201_CREATED)

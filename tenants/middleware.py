@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from urllib.parse import urlencode
 
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.template.response import SimpleTemplateResponse
+from django.urls import reverse
 
-from tenants import rls
+from tenants import rls, second_factor
 from tenants.context import membership_for_session
 
 logger = logging.getLogger("qms.security")
@@ -52,7 +54,20 @@ class TenantContextMiddleware:
             if membership is not None:
                 rls.activate_membership(membership)
             request.membership = membership  # type: ignore[attr-defined]
+            waiting = second_factor.pending(user, membership)
+            if waiting and not request.path.startswith(second_factor.ALLOWED_WHILE_PENDING):
+                return self._second_factor_first(request, waiting)
         return self._respond(request)
+
+    @staticmethod
+    def _second_factor_first(request: HttpRequest, waiting: str) -> HttpResponse:
+        if request.path.startswith("/api/"):
+            message = ("Enter your second-factor code first (POST /login/verify/)." if waiting == "verify" else
+                       "Your organization requires QA approvers to enrol a second factor (/account/two-factor/).")
+            return JsonResponse({"error": {"code": "second_factor_required", "message": message, "fields": {}}},
+                                status=403)
+        target = reverse("verify-second-factor" if waiting == "verify" else "two-factor")
+        return HttpResponseRedirect(f"{target}?{urlencode({'next': request.get_full_path()})}")
 
     def _admin(self, request: HttpRequest) -> HttpResponse:
         with rls.system_context(f"django admin: {request.user.get_username()} {request.method} {request.path}"):

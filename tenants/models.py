@@ -49,7 +49,12 @@ class Organization(models.Model):
     slug = models.SlugField(max_length=50, unique=True)
     kind = models.CharField(max_length=10, choices=Kind.choices)
     is_active = models.BooleanField(default=True)
+    require_second_factor = models.BooleanField(
+        default=False, help_text="QA approvers must log in with a second factor (TOTP) to act for this organization"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    owner_field = "self"  # an organization owns its own row (its admin may change its settings)
 
     class Meta:
         ordering = ["name"]
@@ -343,6 +348,7 @@ class SecurityEvent(models.Model):
         ACCESS_REVOKED = "access_revoked", "Access revoked"
         ACCESS_EXPIRED = "access_expired", "Access expired"
         SESSIONS_ENDED = "sessions_ended", "Sessions and tokens ended"
+        SECOND_FACTOR_POLICY = "second_factor_policy", "Second-factor requirement changed"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     kind = models.CharField(max_length=30, choices=Kind.choices)

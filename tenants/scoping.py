@@ -16,7 +16,7 @@ Answers, in this order:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 from django.contrib.auth.mixins import LoginRequiredMixin
@@ -55,6 +55,8 @@ def owner_organization_id(obj: Model) -> int | None:
     field = getattr(obj, "owner_field", None)
     if field is None:
         return None
+    if field == "self":
+        return obj.pk
     return getattr(obj, f"{field}_id")
 
 
@@ -77,7 +79,8 @@ class _MembershipCapability(permissions.BasePermission):
             return False
         if request.method in permissions.SAFE_METHODS or getattr(view, "detail", False):
             return True
-        if view.write_capability is None or not can(membership, view.write_capability):
+        capability = view.write_capability_for_action()
+        if capability is None or not can(membership, capability):
             raise exceptions.PermissionDenied(f"Your role ({membership.get_role_display()}) may not do this.")
         return True
 
@@ -85,7 +88,7 @@ class _MembershipCapability(permissions.BasePermission):
         if request.method in permissions.SAFE_METHODS:
             return True
         try:
-            check_write(view.membership, view.write_capability, obj)
+            check_write(view.membership, view.write_capability_for_action(), obj)
         except PermissionDenied as exc:
             raise exceptions.PermissionDenied(str(exc)) from None
         return True
@@ -97,6 +100,8 @@ class ScopedViewSet(viewsets.GenericViewSet):
     selector: ClassVar[Selector]
     read_capability: ClassVar[Capability] = Capability.VIEW
     write_capability: ClassVar[Capability | None] = None
+    #: Extra actions that need another capability than ``write_capability`` (e.g. {"second_factor": ...}).
+    action_capabilities: ClassVar[dict[str, Capability]] = {}
     permission_classes = [permissions.IsAuthenticated, _MembershipCapability]
 
     membership: Membership | None = None
@@ -108,6 +113,9 @@ class ScopedViewSet(viewsets.GenericViewSet):
     def perform_authentication(self, request: Request) -> None:
         super().perform_authentication(request)
         self.membership = resolve_acting_membership(request) if request.user.is_authenticated else None
+
+    def write_capability_for_action(self) -> Capability | None:
+        return self.action_capabilities.get(getattr(self, "action", "") or "", self.write_capability)
 
     @property
     def acting(self) -> Membership:
@@ -147,7 +155,7 @@ class ScopedPageMixin(LoginRequiredMixin):
     writes: ClassVar[bool] = False
     pk_url_kwarg = "pk"
     #: Pages read with GET and write with POST; PUT/PATCH/DELETE belong to the API.
-    http_method_names = ["get", "post", "head", "options"]
+    http_method_names: Sequence[str] = ["get", "post", "head", "options"]
 
     membership: Membership
 

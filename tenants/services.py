@@ -14,9 +14,10 @@ from django.contrib.auth import authenticate
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django_otp import user_has_device
 
 from qms.validation import full_clean_by_field
-from tenants import rls
+from tenants import rls, second_factor
 from tenants.models import Membership, MembershipToken, Product, Site, User
 from tenants.permissions import Capability, Role, can
 
@@ -125,7 +126,8 @@ def membership_update(
 
 
 @transaction.atomic
-def token_issue(*, request: Any, username: str, password: str, organization_slug: str) -> tuple[str, MembershipToken]:
+def token_issue(*, request: Any, username: str, password: str, organization_slug: str,
+                otp: str | None = None) -> tuple[str, MembershipToken]:
     """Check the credentials and issue a token bound to the user's membership in ``organization_slug``.
 
     Wrong password, unknown user and "not a member" give the same error, so the endpoint reveals neither
@@ -144,6 +146,11 @@ def token_issue(*, request: Any, username: str, password: str, organization_slug
         )
         if membership is None:
             raise failure
+        if user_has_device(user) or second_factor.required_for(membership):
+            if not otp:
+                raise ValidationError({"otp": "Enter the code from your authenticator app."})
+            if second_factor.verify(user, otp) is None:
+                raise ValidationError({"otp": "That code is not valid."})
         rls.activate_membership(membership)
         key, key_hash = MembershipToken.new_key()
         token = MembershipToken.objects.create(membership=membership, key_hash=key_hash, prefix=key[:8])

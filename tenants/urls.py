@@ -1,10 +1,11 @@
 from django.urls import path
 
-from tenants import views
+from tenants import account_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("organization/switch/", views.switch_organization, name="switch-organization"),
+    path("organization/security/", account_views.organization_security, name="organization-security"),
     path("partnerships/", views.PartnershipListView.as_view(), name="partnerships"),
     path("partnerships/<int:pk>/", views.PartnershipDetailView.as_view(), name="partnership-detail"),
     path("sites/", views.SiteListView.as_view(), name="sites"),

@@ -83,7 +83,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     """Print the isolation case counts, so a shrinking count is noticed (DESIGN.md §3.2 layer 3)."""
     passed = terminalreporter.stats.get("passed", [])
     route_cases = sum(1 for report in passed if "test_route_isolation.py::test_route_case" in report.nodeid)
-    shared_cases = sum(1 for report in passed if "isolation" not in report.nodeid and any(
+    shared_cases = sum(1 for report in passed if "test_route_isolation" not in report.nodeid and any(
         marker in report.nodeid for marker in ("API::test_", "Page::test_")))
     if route_cases or shared_cases:
         terminalreporter.write_line(

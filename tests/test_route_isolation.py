@@ -43,6 +43,8 @@ EXEMPT = {
     "api:api-root": "DRF's index of links, no data",
     "api:token": "exchanges credentials for a token; tested in tests/tenants/test_token_auth.py",
     "api:me": "the caller's own identity and memberships; tested in tests/tenants/test_token_auth.py",
+    "verify-second-factor": "the caller's own second-factor code; tested in tests/platform/test_second_factor.py",
+    "two-factor": "the caller's own authenticator enrolment; tested in tests/platform/test_second_factor.py",
     "admin:*": "platform superusers only; tenants are redirected to the admin login (test_admin_and_filters.py)",
 }
 
@@ -170,6 +172,11 @@ ROUTES: list[Route] = [
     Route("api:organization-list", listing("api:organization-list"), lambda c: c.orgs["borealis"], sees({
         "borealis.qa": True, "northwind.qa": True, "helix.qa": False, "acme.qa": False, "auditor": False,
         GRANTEE: True, ANON: 401})),
+    Route("api:organization-second-factor", detail("api:organization-second-factor", "slug"),
+          lambda c: c.orgs["borealis"], [
+              Case(a, "post", s, {"required": True, "reason": "route matrix"}) for a, s in {
+                  "borealis.admin": 200, "borealis.qa": 403, "northwind.admin": 403, "helix.admin": 404,
+                  "acme.admin": 404, "auditor": 404, GRANTEE: 403, ANON: 401}.items()]),
     Route("api:member-detail", detail("api:member-detail"), member, [
         *reads({"borealis.admin": 200, "borealis.qa": 403, "northwind.admin": 404, "helix.admin": 404,
                 "acme.admin": 404, "auditor": 403, GRANTEE: 403, ANON: 401}),
@@ -265,6 +272,13 @@ ROUTES: list[Route] = [
         *[Case(a, "post", s, {"reason": "route matrix"}) for a, s in {
             "northwind.qa": 302, "borealis.qa": 404, "helix.qa": 404, "acme.qa": 404, GRANTEE: 403,
             ANON: 302}.items()],
+    ]),
+    Route("organization-security", listing("organization-security"), lambda c: c.orgs["borealis"], [
+        *reads({"borealis.admin": 200, "borealis.qa": 403, "helix.qa": 403, "acme.operator": 403, "auditor": 403,
+                ANON: 302}),
+        Case("borealis.admin", "post", 302, {"require_second_factor": "on", "reason": "route matrix"}),
+        Case("borealis.qa", "post", 403, {"require_second_factor": "on", "reason": "x"}),
+        Case(ANON, "post", 302, {"require_second_factor": "on", "reason": "x"}),
     ]),
     Route("switch-organization", listing("switch-organization"), lambda c: c.orgs["northwind"], [
         Case("northwind.qa", "post", 302, {"organization": "northwind"}),

@@ -22,6 +22,7 @@ GLOBAL_TABLES = {
     "auth_group_permissions": "global Django auth table",
     "auth_permission": "global catalogue of permission names",
     "django_content_type": "global catalogue of models",
+    "otp_totp_totpdevice": "a second-factor device belongs to a person, not to an organization",
     "django_session": "unused (sessions live in tenants_usersession); the app stays for clearsessions",
     "tenants_usersession": "session store: opaque rows keyed by a secret, read before any tenant is known",
     "axes_accessattempt": "failed-login counters, kept per username and address before anyone is logged in",
