@@ -289,6 +289,10 @@ STORAGES = {
 # Development and tests serve static files straight from the apps (no collectstatic step needed).
 WHITENOISE_USE_FINDERS = DEBUG or DEVELOPMENT
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
+# Uploads (tenants/files.py): refused above this size; Django keeps bodies up to the same size in memory.
+UPLOAD_MAX_BYTES = _int("UPLOAD_MAX_BYTES", 25 * 1024 * 1024, minimum=1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
 # --- E-mail ------------------------------------------------------------------------------------------------------
 

@@ -9,20 +9,33 @@ from __future__ import annotations
 from typing import Any, cast
 
 import django_filters
+from django.http import FileResponse
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
-from tenants import grants, selectors, services
+from tenants import files, grants, selectors, services
 from tenants import second_factor as second_factor_service
 from tenants.context import authenticated_user, resolve_acting_membership
-from tenants.models import AccessGrant, Membership, MembershipToken, Organization, Partnership, Product, Site
+from tenants.models import (
+    AccessGrant,
+    Membership,
+    MembershipToken,
+    Organization,
+    Partnership,
+    Product,
+    Site,
+    StoredFile,
+)
 from tenants.permissions import Capability, capabilities_of
 from tenants.scoping import ScopedViewSet
 
@@ -421,3 +434,50 @@ class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewS
         incoming.is_valid(raise_exception=True)
         grant = grants.grant_revoke(membership=self.acting, grant=grant, reason=incoming.validated_data["reason"])
         return Response(GrantSerializer(grant).data)
+
+
+# --- Stored files ---------------------------------------------------------------------------------------------
+
+
+class StoredFileSerializer(serializers.ModelSerializer):
+    organization = OrganizationRefSerializer(read_only=True)
+    uploaded_by = serializers.CharField(source="uploaded_by.printed_name", read_only=True)
+    record_type = serializers.SerializerMethodField()
+
+    class Meta:
+        model = StoredFile
+        fields = ["id", "record_type", "record_id", "original_name", "mime_type", "size", "sha256", "organization",
+                  "uploaded_by", "uploaded_at"]
+
+    def get_record_type(self, obj: StoredFile) -> str:
+        return {"tenants_partnership": "partnership"}.get(obj.record_table, obj.record_table)
+
+
+class UploadSerializer(serializers.Serializer):
+    record_type = serializers.ChoiceField(choices=["partnership"])
+    record_id = serializers.IntegerField()
+    file = serializers.FileField()
+
+
+class StoredFileViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+    """Files on records the acting organization can see; upload (multipart) and download as attachment."""
+
+    selector = files.file_list
+    serializer_class = StoredFileSerializer
+    write_capability = Capability.AUTHOR_QUALITY_RECORDS
+    filterset_fields = ["record_id", "sha256"]
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
+
+    @extend_schema(request={"multipart/form-data": UploadSerializer}, responses={201: StoredFileSerializer})
+    def create(self, request: Request) -> Response:
+        incoming = UploadSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        record = get_object_or_404(selectors.partnership_list(membership=self.acting),
+                                   pk=incoming.validated_data["record_id"])
+        stored = files.file_store(membership=self.acting, record=record, upload=incoming.validated_data["file"])
+        return Response(StoredFileSerializer(stored).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    @action(detail=True, methods=["get"])
+    def download(self, request: Request, pk: str | None = None) -> FileResponse:
+        return files.file_response(self.get_object())

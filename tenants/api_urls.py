@@ -10,6 +10,7 @@ router.register("products", api.ProductViewSet, basename="product")
 router.register("partnerships", api.PartnershipViewSet, basename="partnership")
 router.register("members", api.MemberViewSet, basename="member")
 router.register("grants", api.GrantViewSet, basename="grant")
+router.register("files", api.StoredFileViewSet, basename="file")
 
 urlpatterns = [
     path("auth/token/", api.TokenView.as_view(), name="token"),

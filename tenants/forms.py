@@ -59,3 +59,7 @@ class GrantForm(forms.Form):
 
 class RevokeForm(forms.Form):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), help_text="Why the access ends early.")
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(help_text="PDF, PNG, JPEG, CSV, XLSX or DOCX; the type is checked from the content.")

@@ -366,3 +366,30 @@ class SecurityEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.get_kind_display()}: {self.subject}"
+
+
+class StoredFile(models.Model):
+    """An uploaded file attached to a regulated record, stored once under its SHA-256 (tenants/files.py).
+
+    ``record_table``/``record_id`` name the owning record; the file is visible exactly where that record is
+    (row-level security asks the record's own table, see migration 0009). Nothing here is ever edited.
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="files")
+    record_table = models.CharField(max_length=63)
+    record_id = models.BigIntegerField()
+    original_name = models.CharField(max_length=200)
+    sha256 = models.CharField(max_length=64, db_index=True)
+    size = models.PositiveBigIntegerField()
+    mime_type = models.CharField(max_length=100)
+    uploaded_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    owner_field = "organization"
+
+    class Meta:
+        ordering = ["-uploaded_at"]
+        indexes = [models.Index(fields=["record_table", "record_id"], name="file_record")]
+
+    def __str__(self) -> str:
+        return f"{self.original_name} ({self.sha256[:12]}…)"

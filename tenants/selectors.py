@@ -43,8 +43,11 @@ def partnership_list(*, membership: Membership) -> QuerySet[Partnership]:
 
 def organization_list(*, membership: Membership) -> QuerySet[Organization]:
     org_id = membership.organization_id
-    visible = partnership_list(membership=membership).filter(Q(sponsor_id=OuterRef("pk")) | Q(cmo_id=OuterRef("pk")))
-    return Organization.objects.filter(Q(pk=org_id) | Exists(visible.order_by().values("pk")))
+    visible = partnership_list(membership=membership).order_by()
+    # Two IN subqueries, not EXISTS(... a OR b): the planner can use the sponsor and cmo indexes.
+    return Organization.objects.filter(
+        Q(pk=org_id) | Q(pk__in=visible.values("sponsor_id")) | Q(pk__in=visible.values("cmo_id"))
+    )
 
 
 def site_list(*, membership: Membership) -> QuerySet[Site]:

@@ -9,7 +9,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -17,9 +17,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django.views.generic import DetailView, FormView, ListView
 
-from tenants import grants, selectors, services
+from tenants import files, grants, selectors, services
 from tenants.context import authenticated_user
-from tenants.forms import GrantForm, MemberForm, ProductForm, RevokeForm, SiteForm
+from tenants.forms import GrantForm, MemberForm, ProductForm, RevokeForm, SiteForm, UploadForm
 from tenants.permissions import Capability
 from tenants.scoping import ScopedPageMixin
 
@@ -61,6 +61,12 @@ class PartnershipDetailView(ScopedPageMixin, DetailView):
     selector = selectors.partnership_list
     template_name = "tenants/partnership_detail.html"
     context_object_name = "partnership"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["files"] = files.files_of(membership=self.membership, record=self.object)
+        context["upload_form"] = UploadForm()
+        return context
 
 
 class SiteListView(ScopedPageMixin, ListView):
@@ -236,3 +242,42 @@ class GrantRevokeView(ScopedPageMixin, FormView):
             return self.form_invalid(form)
         messages.success(self.request, f"Revoked: {grant}.")
         return redirect("grants")
+
+
+class PartnershipFileUploadView(ScopedPageMixin, FormView):
+    """Attach a document to a partnership (either party may; the file row belongs to the uploader)."""
+
+    selector = selectors.partnership_list
+    writes = False  # uploading to a partnership you can see is allowed to both parties; the service checks role
+    template_name = "tenants/partnership_detail.html"
+    form_class = UploadForm
+
+    def form_valid(self, form: UploadForm) -> HttpResponse:
+        partnership = self.get_object()
+        try:
+            stored = files.file_store(membership=self.membership, record=partnership, upload=form.cleaned_data["file"])
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+            return self.form_invalid(form)
+        messages.success(self.request, f"Uploaded {stored.original_name} (SHA-256 {stored.sha256}).")
+        return redirect("partnership-detail", pk=partnership.pk)
+
+    def form_invalid(self, form: UploadForm) -> HttpResponse:
+        partnership = self.get_object()
+        context = {"partnership": partnership, "upload_form": form,
+                   "files": files.files_of(membership=self.membership, record=partnership)}
+        return render(self.request, self.template_name, context, status=400)
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return redirect("partnership-detail", pk=self.get_object().pk)
+
+
+class FileDownloadView(ScopedPageMixin, DetailView):
+    """Serve a stored file to someone who may see its record: always as an attachment, never sniffed."""
+
+    selector = files.file_list
+    http_method_names = ["get", "head"]
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        return files.file_response(self.get_object())

@@ -96,6 +96,18 @@ def member(cast: Cast) -> Any:
     return cast.memberships["borealis.qa"]
 
 
+def stored_file(cast: Cast) -> Any:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tenants import files
+
+    return files.file_store(membership=cast.memberships["borealis.qa"], record=partnership(cast),
+                            upload=SimpleUploadedFile("coa.pdf", PDF))
+
+
+PDF = b"%PDF-1.7\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
 def detail(name: str, key: str = "pk") -> Callable[[Cast, Any], str]:
     return lambda cast, obj: reverse(name, args=[getattr(obj, key)])
 
@@ -202,6 +214,21 @@ ROUTES: list[Route] = [
         Case("auditor", "post", 403, "grant"),
         Case(ANON, "post", 401, "grant"),
     ]),
+    Route("api:file-detail", detail("api:file-detail"), stored_file, reads({
+        "borealis.qa": 200, "northwind.qa": 200, "helix.qa": 404, "acme.qa": 404, "auditor": 404, GRANTEE: 200,
+        ANON: 401})),
+    Route("api:file-download", detail("api:file-download"), stored_file, reads({
+        "borealis.qa": 200, "northwind.qa": 200, "helix.qa": 404, "acme.qa": 404, "auditor": 404, GRANTEE: 200,
+        ANON: 401})),
+    Route("api:file-list", listing("api:file-list"), stored_file, [
+        *sees({"borealis.qa": True, "northwind.qa": True, "helix.qa": False, "acme.qa": False, "auditor": False,
+               GRANTEE: True, ANON: 401}),
+        Case("northwind.qa", "post", 201, "upload"),
+        Case("acme.qa", "post", 404, "upload"),
+        Case("helix.qa", "post", 404, "upload"),
+        Case("auditor", "post", 403, "upload"),
+        Case(ANON, "post", 401, "upload"),
+    ]),
     # --- Pages -------------------------------------------------------------------------------------------------
     Route("home", listing("home"), partnership, sees({
         "northwind.qa": True, "borealis.qa": True, "helix.qa": False, "acme.qa": False, "auditor": False,
@@ -211,6 +238,15 @@ ROUTES: list[Route] = [
         GRANTEE: True, ANON: 302}), marker=lambda p: f'href="/partnerships/{p.pk}/"'),
     Route("partnership-detail", detail("partnership-detail"), partnership, reads({
         "northwind.qa": 200, "borealis.qa": 200, "helix.qa": 404, "acme.qa": 404, "auditor": 404, GRANTEE: 200,
+        ANON: 302})),
+    Route("partnership-file-upload", detail("partnership-file-upload"), partnership, [
+        *[Case(a, "post", s, "upload-page") for a, s in {
+            "northwind.qa": 302, "borealis.qa": 302, "helix.qa": 404, "acme.qa": 404, "auditor": 404,
+            GRANTEE: 403, ANON: 302}.items()],
+        Case("northwind.qa", "get", 302),
+    ]),
+    Route("file-download", detail("file-download"), stored_file, reads({
+        "borealis.qa": 200, "northwind.qa": 200, "helix.qa": 404, "acme.qa": 404, "auditor": 404, GRANTEE: 200,
         ANON: 302})),
     Route("sites", listing("sites"), site, sees({
         "borealis.qa": True, "northwind.qa": True, "helix.qa": False, "acme.qa": False, "auditor": False,
@@ -365,6 +401,13 @@ def _client(route: Route, cast: Cast, actor: str | None) -> Any:
 
 
 def _payload(route: Route, case: Case, cast: Cast) -> Any:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    if case.data == "upload":
+        return {"record_type": "partnership", "record_id": partnership(cast).pk,
+                "file": SimpleUploadedFile("coa.pdf", PDF)}
+    if case.data == "upload-page":
+        return {"file": SimpleUploadedFile("coa.pdf", PDF)}
     if case.data == "grant":
         return _grant_post(cast)
     if case.data == "grant-page":
@@ -385,10 +428,11 @@ def test_route_case(cast: Cast, route: Route, case: Case) -> None:
     client = _client(route, cast, case.actor)
     payload = _payload(route, case, cast)
     if route.is_api:
-        response = getattr(client, case.method)(url, payload, format="json")
+        encoding = "multipart" if case.data == "upload" else "json"
+        response = getattr(client, case.method)(url, payload, format=encoding)
     else:
         response = getattr(client, case.method)(url, payload or {})
-    detail_body = response.content[:400]
+    detail_body = b"(streamed)" if response.streaming else response.content[:400]
     assert response.status_code == case.status, (route.name, case, detail_body)
     if case.actor is None and case.status == 302:
         assert response["Location"].startswith(reverse("login")), response["Location"]
