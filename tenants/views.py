@@ -15,7 +15,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
-from django.views.generic import DetailView, FormView, ListView
+from django.views.generic import DetailView, FormView, ListView, View
+from django.views.generic.detail import SingleObjectMixin
 
 from tenants import files, grants, selectors, services
 from tenants.context import authenticated_user
@@ -273,7 +274,7 @@ class PartnershipFileUploadView(ScopedPageMixin, FormView):
         return redirect("partnership-detail", pk=self.get_object().pk)
 
 
-class FileDownloadView(ScopedPageMixin, DetailView):
+class FileDownloadView(ScopedPageMixin, SingleObjectMixin, View):
     """Serve a stored file to someone who may see its record: always as an attachment, never sniffed."""
 
     selector = files.file_list
