@@ -104,7 +104,10 @@ def grant_list(*, membership: Membership) -> QuerySet[AccessGrant]:
     """Grants the organization has given, and grants this membership holds."""
     return AccessGrant.objects.filter(
         Q(organization_id=membership.organization_id) | Q(grantee_id=membership.pk)
-    ).select_related("partnership__sponsor", "partnership__cmo", "organization")
+    ).select_related("partnership__sponsor", "partnership__cmo", "organization").prefetch_related(
+        Prefetch("partnership__sites", queryset=Site.objects.order_by("name")),
+        Prefetch("partnership__products", queryset=Product.objects.order_by("code")),
+    )
 
 
 def grantable_partnerships(*, membership: Membership) -> QuerySet[Partnership]:

@@ -21,7 +21,13 @@ def test_embedded_services_start_persist_and_stop(tmp_path, monkeypatch):
     var = tmp_path / "var"
     with devstack.services(var, redis_port=devstack.free_port(6399)) as env:
         dsn = env["DATABASE_URL"]
+        assert dsn.startswith("postgres://qms_app@") and env["DATABASE_OWNER_URL"].startswith("postgres://qms@")
         socket_dir = dsn.split("@", 1)[1].split("/", 1)[0].replace("%2F", "/")
+        roles = psycopg2.connect(host=socket_dir, user="qms", dbname="qms")
+        with roles, roles.cursor() as cur:
+            cur.execute("SELECT rolsuper, rolbypassrls, rolcreatedb FROM pg_roles WHERE rolname = 'qms_app'")
+            assert cur.fetchone() == (False, False, False)
+        roles.close()
         conn = psycopg2.connect(host=socket_dir, user="qms", dbname="qms")
         with conn, conn.cursor() as cur:
             cur.execute("SELECT current_setting('server_version_num')::int")

@@ -9,12 +9,28 @@ from tests.factories import PartnershipFactory, ProductFactory, SiteFactory
 
 
 def grow(cast, n):
-    """Add n CMO partners of Helix, each with a site and a product in scope, and n sites/products for Acme."""
-    for _ in range(n):
+    """Add n CMO partners of Helix, each with a site and a product in scope, a live grant to Helix's auditor and
+    a stored file; and n sites for Acme."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from tenants.models import AccessGrant, StoredFile
+
+    now = timezone.now()
+    for i in range(n):
         partnership = PartnershipFactory(sponsor=cast.orgs["helix"])
         partnership.sites.add(SiteFactory(organization=partnership.cmo))
         partnership.products.add(ProductFactory(organization=cast.orgs["helix"]))
         SiteFactory(organization=cast.orgs["acme"])
+        AccessGrant.objects.create(
+            organization=cast.orgs["helix"], grantor=cast.memberships["helix.qa"], grantor_label="Hannah (Helix)",
+            grantee=cast.memberships["auditor"], grantee_label="auditor@helix", partnership=partnership,
+            reason="growth", starts_at=now - dt.timedelta(hours=1), expires_at=now + dt.timedelta(days=1))
+        StoredFile.objects.create(
+            organization=cast.orgs["helix"], record_table="tenants_partnership", record_id=partnership.pk,
+            original_name=f"f{i}.pdf", sha256=f"{i:064d}", size=10, mime_type="application/pdf",
+            uploaded_by=cast.users["helix.qa"])
 
 
 def count(client, url):
@@ -29,6 +45,8 @@ ENDPOINTS = [
     ("helix.qa", "api:organization-list"), ("acme.admin", "api:member-list"), ("acme.qa", "api:site-list"),
     ("helix.qa", "home"), ("helix.qa", "partnerships"), ("helix.qa", "sites"), ("helix.qa", "products"),
     ("acme.admin", "members"),
+    ("helix.qa", "api:grant-list"), ("auditor", "api:grant-list"), ("helix.qa", "grants"),
+    ("helix.qa", "api:file-list"), ("auditor", "api:partnership-list"), ("auditor", "api:site-list"),
 ]
 
 
