@@ -24,6 +24,10 @@ def test_seed_is_idempotent_and_matches_the_cast(db, capsys, monkeypatch, tmp_pa
     acme_helix = Partnership.objects.get(sponsor__slug="helix", cmo__slug="acme")
     assert [p.code for p in acme_helix.products.all()] == ["HLX-101"]
     assert Membership.objects.get(user__username="auditor").organization.slug == "helix"
+    from tenants.models import AccessGrant
+
+    grant = AccessGrant.objects.get()  # the second run refreshed it rather than adding another
+    assert grant.is_live() and grant.grantee_label == "auditor@helix"
 
 
 def test_generated_password_is_kept(db, monkeypatch, tmp_path, settings, capsys):

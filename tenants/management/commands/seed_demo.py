@@ -7,10 +7,13 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
+from datetime import timedelta
+
 from django.db import transaction
+from django.utils import timezone
 
 from tenants import demo, rls
-from tenants.models import Membership, Organization, Partnership, Product, Site, User
+from tenants.models import AccessGrant, Membership, Organization, Partnership, Product, Site, User
 
 
 class Command(BaseCommand):
@@ -67,6 +70,17 @@ class Command(BaseCommand):
             Membership.objects.update_or_create(
                 user=user, organization=orgs[uspec.org], defaults={"role": uspec.role, "is_active": True}
             )
+        # Northwind lets Helix's auditor read the Northwind ↔ Acme partnership for the next 30 days.
+        now = timezone.now()
+        AccessGrant.objects.update_or_create(
+            organization=orgs["northwind"], grantee=Membership.objects.get(user__username="auditor"),
+            partnership=Partnership.objects.get(sponsor=orgs["northwind"], cmo=orgs["acme"]),
+            reason="Demo: joint audit of Acme Cork, ref AUD-2026-07",
+            defaults={"grantor": Membership.objects.get(user__username="northwind.qa"),
+                      "grantor_label": "Nora Whitfield (Northwind Biologics)", "grantee_label": "auditor@helix",
+                      "starts_at": now - timedelta(days=1), "expires_at": now + timedelta(days=30),
+                      "revoked_at": None, "expired_at": None},
+        )
         admin, _ = User.objects.update_or_create(
             username=demo.SUPERUSER,
             defaults={"is_staff": True, "is_superuser": True, "email": "admin@example.com",
