@@ -17,7 +17,14 @@ from guardian.shortcuts import assign_perm
 
 from qms.validation import full_clean_by_field
 from tenants import rls
-from tenants.models import AccessGrant, Membership, Partnership, PartnershipUserObjectPermission, User
+from tenants.models import (
+    AccessGrant,
+    Membership,
+    Partnership,
+    PartnershipUserObjectPermission,
+    SecurityEvent,
+    User,
+)
 from tenants.permissions import Capability, can
 
 logger = logging.getLogger("qms.security")
@@ -66,6 +73,7 @@ def grant_create(
     full_clean_by_field(grant, exclude=["grantee"])
     grant.save()
     assign_perm(VIEW_PARTNERSHIP, User.objects.get(pk=grantee_user_id), partnership)
+    _event(SecurityEvent.Kind.ACCESS_GRANTED, grant, actor_id=membership.user_id, reason=grant.reason)
     logger.info("access grant %s given by %s to %s: %s", grant.pk, membership, grant.grantee_label, grant.reason)
     return grant
 
@@ -83,6 +91,7 @@ def grant_revoke(*, membership: Membership, grant: AccessGrant, reason: str) -> 
     grant.reason = f"{grant.reason}\n[revoked {grant.revoked_at:%Y-%m-%d %H:%M} UTC] {reason.strip()}"
     grant.save(update_fields=["revoked_at", "revoked_by", "reason"])
     _remove_dead_permissions()
+    _event(SecurityEvent.Kind.ACCESS_REVOKED, grant, actor_id=membership.user_id, reason=reason.strip())
     logger.info("access grant %s revoked by %s: %s", grant.pk, membership, reason)
     return grant
 
@@ -103,10 +112,12 @@ def expire_access_grants(now: dt.datetime | None = None) -> int:
     """
     moment = now or timezone.now()
     with transaction.atomic(), rls.system_context("expire access grants"):
-        expired = AccessGrant.objects.filter(expired_at__isnull=True, expires_at__lte=moment).update(
-            expired_at=moment
-        )
+        due = list(AccessGrant.objects.select_for_update(skip_locked=True).filter(
+            expired_at__isnull=True, expires_at__lte=moment))
+        expired = AccessGrant.objects.filter(pk__in=[g.pk for g in due]).update(expired_at=moment)
         removed = _remove_dead_permissions()
+        SecurityEvent.objects.bulk_create([_event(SecurityEvent.Kind.ACCESS_EXPIRED, g, actor_id=None,
+                                                  reason="window ended", save=False) for g in due])
     if expired or removed:
         logger.info("expired %s access grants, removed %s permissions", expired, removed)
     return expired
@@ -117,3 +128,14 @@ def has_live_grant(membership: Membership, partnership: Partnership) -> bool:
     return membership.user.has_perm(VIEW_PARTNERSHIP, partnership) and AccessGrant.objects.live().filter(
         grantee_id=membership.pk, partnership_id=partnership.pk
     ).exists()
+
+
+def _event(kind: str, grant: AccessGrant, *, actor_id: int | None, reason: str, save: bool = True) -> SecurityEvent:
+    event = SecurityEvent(
+        kind=kind, organization_id=grant.organization_id, actor_id=actor_id, subject=str(grant), reason=reason,
+        detail={"grant": grant.pk, "grantee": grant.grantee_label, "partnership": grant.partnership_id,
+                "starts_at": grant.starts_at.isoformat(), "expires_at": grant.expires_at.isoformat()},
+    )
+    if save:
+        event.save()
+    return event

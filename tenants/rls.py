@@ -17,11 +17,15 @@ With nothing set every policy is false: a query outside a context returns no row
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
-from django.db import connection, migrations
+from django.db import connection, migrations, transaction
+
+T = TypeVar("T")
 
 logger = logging.getLogger("qms.security")
 
@@ -118,6 +122,23 @@ def system_context(reason: str, *, session_level: bool = False) -> Iterator[None
         return
     with scoped(Context(system=True)):
         yield
+
+
+def tenant_task(func: Callable[..., T]) -> Callable[..., T]:
+    """Run a Celery task body in one transaction acting for the organization named in its ``organization_id``.
+
+    Tasks carry ids, never objects, and never rely on a context left on a pooled connection: every run sets
+    the context from its own explicit arguments (DESIGN.md §5 "Tasks are thin").
+    """
+
+    @functools.wraps(func)
+    def run(*args: Any, organization_id: int, membership_id: int | None = None, **kwargs: Any) -> T:
+        if not organization_id:
+            raise ValueError(f"{func.__name__} needs an explicit organization_id")
+        with transaction.atomic(), scoped(Context(organization_id=organization_id, membership_id=membership_id)):
+            return func(*args, organization_id=organization_id, membership_id=membership_id, **kwargs)
+
+    return run
 
 
 def clear() -> None:

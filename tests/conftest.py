@@ -85,7 +85,10 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     route_cases = sum(1 for report in passed if "test_route_isolation.py::test_route_case" in report.nodeid)
     shared_cases = sum(1 for report in passed if "test_route_isolation" not in report.nodeid and any(
         marker in report.nodeid for marker in ("API::test_", "Page::test_")))
-    if route_cases or shared_cases:
+    from tests.tenants.test_rls import RAW_SQL_CASES
+
+    if route_cases or shared_cases or RAW_SQL_CASES:
         terminalreporter.write_line(
-            f"isolation: {route_cases} route-matrix cases and {shared_cases} shared endpoint cases passed"
+            f"isolation: {route_cases} route-matrix cases, {shared_cases} shared endpoint cases and "
+            f"{sum(RAW_SQL_CASES)} raw-SQL row-level-security cases passed"
         )

@@ -69,6 +69,10 @@ def test_expired_grant_is_ignored_before_the_task_runs(cast, api_for):
     assert grant.expired_at is not None
     assert PartnershipUserObjectPermission.objects.count() == 0
     assert grants.expire_access_grants() == 0  # idempotent
+    from tenants.models import SecurityEvent
+
+    kinds = list(SecurityEvent.objects.order_by("at", "pk").values_list("kind", flat=True))
+    assert kinds == ["access_granted", "access_expired"]
 
 
 def test_future_grant_not_live_yet(cast, api_for):

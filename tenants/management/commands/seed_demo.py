@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
-from datetime import timedelta
-
 from django.db import transaction
 from django.utils import timezone
 
