@@ -6,6 +6,8 @@ bad value stops the process with ``ImproperlyConfigured`` naming the variable ra
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -103,6 +105,9 @@ DEBUG = _bool("DEBUG", False)
 # Development conveniences (generated secret key, console e-mail, localhost hosts) without turning DEBUG on.
 DEVELOPMENT = _bool("QMS_DEVELOPMENT", False)
 SECRET_KEY = _secret_key()
+# Entering the database's system context needs this key (tenants/rls.py): derived from SECRET_KEY, so it lives
+# only in the processes' environment, never in the database, and SQL injected as the app role cannot forge it.
+QMS_SYSTEM_KEY = hmac.new(SECRET_KEY.encode(), b"qms-rls-system-context", hashlib.sha256).hexdigest()
 ALLOWED_HOSTS = env.list(
     "ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if (DEBUG or DEVELOPMENT) else []
 )

@@ -8,8 +8,12 @@ acting context from transaction-local settings, set here with ``set_config(name,
 - ``qms.user_id``        the authenticated user (lets a person find their own memberships before choosing one);
 - ``qms.org_id``         the acting organization (what it owns and what its partnerships let it see);
 - ``qms.membership_id``  the acting membership (per-object grants are made to a membership);
-- ``qms.system``         ``on`` only inside :func:`system_context`, the one named, logged escape for
-                         platform jobs that must cross tenants (the clock sweep, grant expiry, seeding).
+- ``qms.system``         only inside :func:`system_context`, the one named, logged escape for platform jobs
+                         that must cross tenants (the clock sweep, grant expiry, seeding). It holds
+                         ``settings.QMS_SYSTEM_KEY``; ``qms_system()`` accepts it only if its SHA-256 is in
+                         ``qms_system_key``, a table the application role cannot read, so SQL injected as the
+                         app role cannot switch the policies off. The owner role (migrations, the narrow
+                         SECURITY DEFINER lookups) passes too.
 
 With nothing set every policy is false: a query outside a context returns no rows and a write fails.
 """
@@ -43,7 +47,10 @@ class Context:
         def text(value: int | None) -> str:
             return "" if value is None else str(int(value))
 
-        return text(self.user_id), text(self.organization_id), text(self.membership_id), "on" if self.system else ""
+        from django.conf import settings
+
+        system = settings.QMS_SYSTEM_KEY if self.system else ""
+        return text(self.user_id), text(self.organization_id), text(self.membership_id), system
 
 
 def _set(context: Context, *, local: bool = True) -> None:
@@ -60,11 +67,13 @@ def current() -> Context:
     with connection.cursor() as cursor:
         cursor.execute("SELECT " + ", ".join(f"current_setting('{key}', true)" for key in _KEYS))
         user, org, membership, system = cursor.fetchone()
+    from django.conf import settings
+
     return Context(
         user_id=int(user) if user else None,
         organization_id=int(org) if org else None,
         membership_id=int(membership) if membership else None,
-        system=system == "on",
+        system=bool(system) and system == settings.QMS_SYSTEM_KEY,
     )
 
 
@@ -167,6 +176,11 @@ DROP FUNCTION IF EXISTS qms_user(); DROP FUNCTION IF EXISTS qms_setting_id(text)
 """
 
 
+#: The system arm of every policy: a scalar subquery, so PostgreSQL evaluates it once per query (an InitPlan),
+#: not once per row.
+SYSTEM = "(SELECT qms_system())"
+
+
 def tenant_table_policies(table: str, *, select: str, write: str | None, insert: str | None = None
                           ) -> list[migrations.RunSQL]:
     """ENABLE + FORCE row-level security on ``table`` with separate SELECT and write policies.
@@ -177,7 +191,7 @@ def tenant_table_policies(table: str, *, select: str, write: str | None, insert:
     """
 
     def allow(predicate: str | None) -> str:
-        return "(qms_system())" if predicate is None else f"(qms_system() OR ({predicate}))"
+        return f"({SYSTEM})" if predicate is None else f"({SYSTEM} OR ({predicate}))"
 
     insert_predicate = insert if insert is not None else write
     forward = f"""
@@ -201,7 +215,7 @@ def replace_select_policy(table: str, select: str, previous: str) -> migrations.
 
     def sql(predicate: str) -> str:
         return (f"DROP POLICY IF EXISTS {table}_select ON {table}; "
-                f"CREATE POLICY {table}_select ON {table} FOR SELECT USING (qms_system() OR ({predicate}));")
+                f"CREATE POLICY {table}_select ON {table} FOR SELECT USING ({SYSTEM} OR ({predicate}));")
 
     return migrations.RunSQL(sql(select), sql(previous))
 

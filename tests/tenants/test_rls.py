@@ -201,3 +201,23 @@ def test_tenant_task_acts_for_its_explicit_organization(cast):
         visible_site_names()
     with pytest.raises(ValueError):
         visible_site_names(organization_id=0)
+
+
+@pytest.mark.parametrize("forged", ["on", "true", "x" * 64])
+def test_the_app_role_cannot_forge_the_system_context(cast, forged):
+    """Injected SQL running as the app role cannot switch the policies off: the key is not in the database."""
+    rls.clear()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('qms.system', %s, true)", [forged])
+        cursor.execute("SELECT qms_system(), (SELECT count(*) FROM tenants_site)")
+        assert cursor.fetchone() == (False, 0)
+    with pytest.raises(ProgrammingError, match="permission denied"), transaction.atomic():
+        rows("SELECT key_hash FROM qms_system_key")
+
+
+def test_the_real_key_opens_the_system_context(cast):
+    with rls.system_context("test: the key works"):
+        assert rows("SELECT qms_system()") == [(True,)]
+        assert len(ids("tenants_site")) == 3
+    rls.clear()
+    assert rows("SELECT qms_system()") == [(False,)]
