@@ -188,3 +188,13 @@ def test_password_change(cast, client_for):
     cast.users["helix.viewer"].refresh_from_db()
     assert cast.users["helix.viewer"].check_password("a-much-longer-Passphrase-42")
     assert cast.users["helix.viewer"].password.startswith("argon2")
+
+
+def test_page_titles_are_plain_text(cast, client_for):
+    import re
+
+    client = client_for("helix.qa")
+    for url in (reverse("home"), reverse("partnership-detail", args=[cast.partnership("helix", "acme").pk]),
+                reverse("sites"), reverse("grants")):
+        title = re.search(r"<title>(.*?)</title>", client.get(url).content.decode(), re.S).group(1)
+        assert "<" not in title and len(title) < 120, (url, title)
