@@ -362,7 +362,7 @@ def _exempt(name: str) -> bool:
     return name in EXEMPT or any(key.endswith(":*") and name.startswith(key[:-1]) for key in EXEMPT)
 
 
-def test_every_route_is_declared() -> None:
+def undeclared_routes() -> list[str]:
     problems = []
     seen: set[str] = set()
     for name, callback in _walk(get_resolver().url_patterns):
@@ -383,9 +383,35 @@ def test_every_route_is_declared() -> None:
                 if prefix in ("helix.", "auditor") and name in {"switch-organization"}:
                     continue
                 problems.append(f"{name}: no case for {prefix or 'anonymous'}")
-    stale = set(BY_NAME) - seen
-    assert not stale, f"matrices for routes that no longer exist: {sorted(stale)}"
+    problems += [f"{name}: matrix for a route that no longer exists" for name in sorted(set(BY_NAME) - seen)]
+    return problems
+
+
+def test_every_route_is_declared() -> None:
+    problems = undeclared_routes()
     assert not problems, "\n".join(problems)
+
+
+def test_a_new_undeclared_route_fails_the_meta_test(settings) -> None:
+    """Proof the meta-test bites: add a scratch route with no matrix and it is reported."""
+    import sys
+    import types
+
+    from django.urls import clear_url_caches, include, path
+    from django.views.generic import TemplateView
+
+    scratch = types.ModuleType("scratch_urls")
+    scratch.urlpatterns = [path("", include(settings.ROOT_URLCONF)),
+                           path("scratch/leak/", TemplateView.as_view(), name="scratch-leak")]
+    sys.modules["scratch_urls"] = scratch
+    settings.ROOT_URLCONF = "scratch_urls"
+    clear_url_caches()
+    try:
+        assert "scratch-leak: no isolation matrix in tests/test_route_isolation.py and no EXEMPT reason" in (
+            undeclared_routes())
+    finally:
+        del sys.modules["scratch_urls"]
+        clear_url_caches()
 
 
 # --- 2. Run the cases ----------------------------------------------------------------------------------------
