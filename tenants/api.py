@@ -240,6 +240,20 @@ class PartnershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scope
     ordering_fields = ["start_date", "stage", "tier"]
 
 
+class MemberAddSerializer(serializers.Serializer):
+    email = serializers.EmailField()
+    first_name = serializers.CharField(required=False, allow_blank=True, default="")
+    last_name = serializers.CharField(required=False, allow_blank=True, default="")
+    role = serializers.ChoiceField(choices=Membership._meta.get_field("role").choices)
+
+
+class MemberAddedSerializer(MemberSerializer):
+    set_password_url = serializers.CharField(allow_null=True, read_only=True)
+
+    class Meta(MemberSerializer.Meta):
+        fields = [*MemberSerializer.Meta.fields, "set_password_url"]
+
+
 class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin, ScopedViewSet):
     """Members of the acting organization; listing and changing them is the org admin's job."""
 
@@ -250,6 +264,16 @@ class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Upd
     filterset_fields = ["role", "is_active"]
     search_fields = ["user__username", "user__email", "user__last_name"]
     ordering_fields = ["user__username", "role"]
+
+    @extend_schema(request=MemberAddSerializer, responses={201: MemberAddedSerializer})
+    def create(self, request: Request) -> Response:
+        """Add a person by e-mail; a new account comes with a single-use link to set its password."""
+        incoming = MemberAddSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        member, link = services.member_add(membership=self.acting, **incoming.validated_data,
+                                           set_password_url=lambda user: set_password_link(request, user))
+        member.set_password_url = link  # type: ignore[attr-defined]
+        return Response(MemberAddedSerializer(member).data, status=status.HTTP_201_CREATED)
 
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:
         data = serializer.validated_data
@@ -481,3 +505,15 @@ class StoredFileViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
     @action(detail=True, methods=["get"])
     def download(self, request: Request, pk: str | None = None) -> FileResponse:
         return files.file_response(self.get_object())
+
+
+def set_password_link(request: Any, user: Any) -> str:
+    """Absolute single-use link to set a password (Django's password-reset token: dies once it is used)."""
+    from django.contrib.auth.tokens import default_token_generator
+    from django.urls import reverse
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    path = reverse("password_reset_confirm", args=[urlsafe_base64_encode(force_bytes(user.pk)),
+                                                   default_token_generator.make_token(user)])
+    return request.build_absolute_uri(path)

@@ -63,3 +63,10 @@ class RevokeForm(forms.Form):
 
 class UploadForm(forms.Form):
     file = forms.FileField(help_text="PDF, PNG, JPEG, CSV, XLSX or DOCX; the type is checked from the content.")
+
+
+class MemberAddForm(forms.Form):
+    email = forms.EmailField(label="E-mail")
+    first_name = forms.CharField(required=False, help_text="Needed when the person has no account yet.")
+    last_name = forms.CharField(required=False)
+    role = forms.ChoiceField(choices=Membership._meta.get_field("role").choices)

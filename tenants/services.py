@@ -177,3 +177,53 @@ def active_organization_switch(*, user: User, session: Any, slug: str) -> Member
     rls.activate_membership(membership)
     return membership
 
+
+
+@transaction.atomic
+def member_add(*, membership: Membership, email: str, first_name: str, last_name: str, role: str,
+               set_password_url: Any = None) -> tuple[Membership, str | None]:
+    """Add a person to the organization by e-mail. An existing account gains a membership; a new account is
+    created without a usable password and gets a single-use link to set one (returned, and e-mailed on commit).
+
+    ``set_password_url(user) -> str`` builds the absolute link (the view knows the host).
+    """
+    _require(membership, Capability.MANAGE_MEMBERS)
+    email = (email or "").strip().lower()
+    errors: dict[str, str] = {}
+    if not email or "@" not in email:
+        errors["email"] = "Enter the person's e-mail address."
+    if role not in Role.values:
+        errors["role"] = f"Unknown role {role!r}."
+    if errors:
+        raise ValidationError(errors)
+    user = User.objects.filter(email__iexact=email).first()
+    link = None
+    if user is None:
+        if not first_name.strip() or not last_name.strip():
+            raise ValidationError({"first_name" if not first_name.strip() else "last_name":
+                                   "A new account needs the person's first and last name (printed on signatures)."})
+        user = User(username=email, email=email, first_name=first_name.strip(), last_name=last_name.strip())
+        user.set_unusable_password()
+        user.full_clean(exclude=["password"])
+        user.save()
+        link = set_password_url(user) if set_password_url else None
+    elif Membership.objects.filter(user=user, organization_id=membership.organization_id).exists():
+        raise ValidationError({"email": "This person is already a member of your organization."})
+    added = Membership(user=user, organization_id=membership.organization_id, role=role)
+    added.full_clean(exclude=["user", "organization"])
+    added.save()
+    _invite_on_commit(added, link)
+    return added, link
+
+
+def _invite_on_commit(member: Membership, link: str | None) -> None:
+    from django.core.mail import send_mail
+
+    organization = member.organization.name if member.organization_id else "your organization"
+    body = (f"You have been added to {organization} in Oversight QMS as {member.get_role_display()}.\n\n"
+            + (f"Set your password here (the link works once): {link}\n" if link else
+               "Log in with your existing account; you can switch to this organization from the top bar.\n"))
+    transaction.on_commit(lambda: send_mail(
+        subject=f"Oversight QMS: access to {organization}", message=body, from_email=None,
+        recipient_list=[member.user.email], fail_silently=True,
+    ))

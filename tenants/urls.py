@@ -17,6 +17,7 @@ urlpatterns = [
     path("products/new/", views.ProductFormView.as_view(), name="product-create"),
     path("products/<int:pk>/edit/", views.ProductFormView.as_view(), name="product-edit"),
     path("members/", views.MemberListView.as_view(), name="members"),
+    path("members/new/", views.MemberAddView.as_view(), name="member-create"),
     path("members/<int:pk>/edit/", views.MemberFormView.as_view(), name="member-edit"),
     path("grants/", views.GrantListView.as_view(), name="grants"),
     path("grants/new/", views.GrantCreateView.as_view(), name="grant-create"),

@@ -20,7 +20,7 @@ from django.views.generic.detail import SingleObjectMixin
 
 from tenants import files, grants, selectors, services
 from tenants.context import authenticated_user
-from tenants.forms import GrantForm, MemberForm, ProductForm, RevokeForm, SiteForm, UploadForm
+from tenants.forms import GrantForm, MemberAddForm, MemberForm, ProductForm, RevokeForm, SiteForm, UploadForm
 from tenants.permissions import Capability
 from tenants.scoping import ScopedPageMixin
 
@@ -282,3 +282,32 @@ class FileDownloadView(ScopedPageMixin, SingleObjectMixin, View):
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         return files.file_response(self.get_object())
+
+
+class MemberAddView(ScopedPageMixin, FormView):
+    selector = selectors.member_list
+    read_capability = Capability.MANAGE_MEMBERS
+    write_capability = Capability.MANAGE_MEMBERS
+    writes = True
+    template_name = "tenants/form.html"
+    form_class = MemberAddForm
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return {**super().get_context_data(**kwargs), "title": "Add a member", "cancel_url": reverse("members")}
+
+    def form_valid(self, form: MemberAddForm) -> HttpResponse:
+        from tenants.api import set_password_link
+
+        try:
+            member, link = services.member_add(membership=self.membership, **form.cleaned_data,
+                                               set_password_url=lambda user: set_password_link(self.request, user))
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+            return self.form_invalid(form)
+        if link:
+            messages.success(self.request, f"Added {member.user.email}. An invitation was e-mailed; the single-use "
+                                           f"link to set the password is: {link}")
+        else:
+            messages.success(self.request, f"Added {member.user.email} (existing account).")
+        return redirect("members")

@@ -45,6 +45,8 @@ EXEMPT = {
     "api:me": "the caller's own identity and memberships; tested in tests/tenants/test_token_auth.py",
     "verify-second-factor": "the caller's own second-factor code; tested in tests/platform/test_second_factor.py",
     "two-factor": "the caller's own authenticator enrolment; tested in tests/platform/test_second_factor.py",
+    "password_reset_confirm": "public, guarded by a single-use token; tested in tests/tenants/test_member_add.py",
+    "password_reset_complete": "static confirmation page",
     "admin:*": "platform superusers only; tenants are redirected to the admin login (test_admin_and_filters.py)",
 }
 
@@ -197,9 +199,18 @@ ROUTES: list[Route] = [
         *[Case(a, "put", s, {"role": "qa_reviewer", "is_active": True}) for a, s in {
             "borealis.admin": 200, "helix.admin": 404, ANON: 401}.items()],
     ]),
-    Route("api:member-list", listing("api:member-list"), member, sees({
-        "borealis.admin": True, "northwind.admin": False, "helix.admin": False, "acme.admin": False,
-        "borealis.qa": 403, "auditor": 403, ANON: 401})),
+    Route("api:member-list", listing("api:member-list"), member, [
+        *sees({"borealis.admin": True, "northwind.admin": False, "helix.admin": False, "acme.admin": False,
+               "borealis.qa": 403, "auditor": 403, ANON: 401}),
+        Case("borealis.admin", "post", 201, {"email": "new@borealis.example", "first_name": "N", "last_name": "M",
+                                             "role": "viewer"}),
+        Case("acme.admin", "post", 201, {"email": "new@acme.example", "first_name": "N", "last_name": "M",
+                                         "role": "viewer"}),  # into Acme, its own organization
+        Case("borealis.qa", "post", 403, {"email": "x@borealis.example", "role": "viewer"}),
+        Case("helix.qa", "post", 403, {"email": "x@helix.example", "role": "viewer"}),
+        Case("auditor", "post", 403, {"email": "x@helix.example", "role": "viewer"}),
+        Case(ANON, "post", 401, {"email": "x@y.example", "role": "viewer"}),
+    ]),
     Route("api:grant-detail", detail("api:grant-detail"), live_grant, reads({
         "northwind.qa": 200, "borealis.qa": 404, "helix.qa": 404, "acme.qa": 404, GRANTEE: 200, ANON: 401})),
     Route("api:grant-revoke", detail("api:grant-revoke"), live_grant, [
@@ -286,6 +297,14 @@ ROUTES: list[Route] = [
     Route("members", listing("members"), member, sees({
         "borealis.admin": True, "northwind.admin": False, "helix.admin": False, "acme.admin": False,
         "borealis.qa": 403, "auditor": 403, ANON: 302}), marker=lambda m: m.user.email),
+    Route("member-create", listing("member-create"), member, [
+        *reads({"borealis.admin": 200, "borealis.qa": 403, "helix.qa": 403, "acme.qa": 403, "auditor": 403,
+                ANON: 302}),
+        Case("borealis.admin", "post", 302, {"email": "new@borealis.example", "first_name": "N", "last_name": "M",
+                                             "role": "viewer"}),
+        Case("borealis.qa", "post", 403, {"email": "x@borealis.example", "role": "viewer"}),
+        Case(ANON, "post", 302, {"email": "x@borealis.example", "role": "viewer"}),
+    ]),
     Route("member-edit", detail("member-edit"), member, [
         *reads({"borealis.admin": 200, "borealis.qa": 403, "northwind.admin": 404, "helix.admin": 404,
                 "acme.admin": 404, "auditor": 403, ANON: 302}),
