@@ -36,7 +36,7 @@ from tenants.models import (
     Site,
     StoredFile,
 )
-from tenants.permissions import Capability, capabilities_of
+from tenants.permissions import Capability, Role, capabilities_of
 from tenants.scoping import ScopedViewSet
 
 # --- Serializers ----------------------------------------------------------------------------------------
@@ -244,7 +244,7 @@ class MemberAddSerializer(serializers.Serializer):
     email = serializers.EmailField()
     first_name = serializers.CharField(required=False, allow_blank=True, default="")
     last_name = serializers.CharField(required=False, allow_blank=True, default="")
-    role = serializers.ChoiceField(choices=Membership._meta.get_field("role").choices)
+    role = serializers.ChoiceField(choices=Role.choices)
 
 
 class MemberAddedSerializer(MemberSerializer):

@@ -11,6 +11,7 @@ from typing import Any
 from django import forms
 
 from tenants.models import Membership, Product, Site
+from tenants.permissions import Role
 
 
 class SiteForm(forms.ModelForm):
@@ -69,4 +70,4 @@ class MemberAddForm(forms.Form):
     email = forms.EmailField(label="E-mail")
     first_name = forms.CharField(required=False, help_text="Needed when the person has no account yet.")
     last_name = forms.CharField(required=False)
-    role = forms.ChoiceField(choices=Membership._meta.get_field("role").choices)
+    role = forms.ChoiceField(choices=Role.choices)
