@@ -24,7 +24,10 @@ def token_identity(key: str) -> tuple[int, int, int, int] | None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT * FROM qms_token_identity(%s)", [hash_token(key)])
         row = cursor.fetchone()
-    return tuple(row) if row else None  # type: ignore[return-value]
+    if row is None:
+        return None
+    token_id, membership_id, user_id, organization_id = row
+    return int(token_id), int(membership_id), int(user_id), int(organization_id)
 
 
 class UsernameOrEmailBackend(ModelBackend):

@@ -25,9 +25,12 @@ import functools
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.db import connection, migrations, transaction
+
+if TYPE_CHECKING:
+    from tenants.models import Membership
 
 T = TypeVar("T")
 
@@ -89,12 +92,8 @@ def activate(*, user_id: int | None = None, organization_id: int | None = None,
     _set(Context(user_id=user_id, organization_id=organization_id, membership_id=membership_id))
 
 
-def activate_membership(membership: object) -> None:
-    activate(
-        user_id=membership.user_id,  # type: ignore[attr-defined]
-        organization_id=membership.organization_id,  # type: ignore[attr-defined]
-        membership_id=membership.pk,  # type: ignore[attr-defined]
-    )
+def activate_membership(membership: Membership) -> None:
+    activate(user_id=membership.user_id, organization_id=membership.organization_id, membership_id=membership.pk)
 
 
 @contextlib.contextmanager
