@@ -134,6 +134,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "qms",
     "tenants",
+    "part11",
 ]
 
 MIDDLEWARE = [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable
 from urllib.parse import urlencode
 
@@ -11,6 +12,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from django.template.response import SimpleTemplateResponse
 from django.urls import reverse
 
+from part11.audit import set_request_id
 from tenants import rls, second_factor
 from tenants.context import membership_for_session
 
@@ -36,11 +38,15 @@ class TenantContextMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.path in self.exempt_paths:
             return self.get_response(request)
+        request_id = uuid.uuid4().hex
+        request.request_id = request_id  # type: ignore[attr-defined]
         with transaction.atomic():
+            set_request_id(request_id)  # every audit event of this request carries it
             with rls.scoped(rls.Context()):
                 response = self._handle(request)
             if getattr(request, "_qms_view_raised", False):
                 transaction.set_rollback(True)
+        response["X-Request-ID"] = request_id
         return response
 
     def _handle(self, request: HttpRequest) -> HttpResponse:

@@ -1,0 +1,45 @@
+"""The audit trail: one append-only, hash-chained table written only by a database trigger.
+
+Every tenant table carries the ``qms_audit`` trigger (``part11.audit.audited_table``), so service writes, bulk
+``update()`` and raw SQL are all recorded, in the same transaction as the change. The application role may not
+INSERT, UPDATE or DELETE here at all; the trigger runs as the owner. A second trigger refuses UPDATE and DELETE
+for everyone. Each organization's events form a chain: ``hash = sha256(prev_hash | canonical content)``.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class AuditEvent(models.Model):
+    class Action(models.TextChoices):
+        CREATE = "create", "Created"
+        UPDATE = "update", "Updated"
+        DELETE = "delete", "Deleted"
+
+    organization_id = models.BigIntegerField(null=True, db_index=True,
+                                             help_text="Owner organization of the record; the chain it belongs to")
+    partner_organization_id = models.BigIntegerField(null=True, db_index=True,
+                                                     help_text="Second party that may read it (partnerships)")
+    seq = models.BigIntegerField(help_text="Position in the organization's chain, from 1")
+    record_table = models.CharField(max_length=63)
+    record_id = models.BigIntegerField()
+    action = models.CharField(max_length=10, choices=Action.choices)
+    changes = models.JSONField(help_text="{field: [old, new]} for the fields that changed")
+    actor_user_id = models.BigIntegerField(null=True)
+    actor_membership_id = models.BigIntegerField(null=True)
+    request_id = models.CharField(max_length=64, blank=True)
+    reason = models.TextField(blank=True)
+    occurred_at = models.DateTimeField(help_text="Server clock, UTC")
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        managed = True
+        ordering = ["organization_id", "seq"]
+        constraints = [models.UniqueConstraint(fields=["organization_id", "seq"], name="audit_chain_position")]
+        indexes = [models.Index(fields=["record_table", "record_id"], name="audit_record"),
+                   models.Index(fields=["occurred_at"], name="audit_time")]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.action} {self.record_table}:{self.record_id}"
