@@ -10,6 +10,15 @@ from __future__ import annotations
 
 from django.db import models
 
+#: Human names for the record types the trail covers; later apps add theirs.
+RECORD_TYPES = {
+    "tenants_organization": "Organization", "tenants_site": "Site", "tenants_product": "Product",
+    "tenants_partnership": "Partnership", "tenants_partnership_sites": "Partnership site scope",
+    "tenants_partnership_products": "Partnership product scope", "tenants_membership": "Membership",
+    "tenants_membershiptoken": "API token", "tenants_accessgrant": "Access grant",
+    "tenants_partnershipuserobjectpermission": "Grant permission", "tenants_storedfile": "Stored file",
+}
+
 
 class AuditEvent(models.Model):
     class Action(models.TextChoices):
@@ -43,3 +52,7 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.action} {self.record_table}:{self.record_id}"
+
+    @property
+    def record_label(self) -> str:
+        return f"{RECORD_TYPES.get(self.record_table, self.record_table)} {self.record_id}"

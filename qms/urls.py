@@ -25,5 +25,6 @@ urlpatterns = [
     path("api/docs/", csp_update({"style-src": ["'unsafe-inline'"]})(
         SpectacularSwaggerSplitView.as_view(url_name="api-schema")), name="api-docs"),
     path("api/v1/", include("qms.api_urls")),
+    path("", include("part11.urls")),
     path("", include("tenants.urls")),
 ]

@@ -41,6 +41,8 @@ class Capability(StrEnum):
     """Review quality records and their audit trails; sign with meaning 'reviewed'."""
     APPROVE_QUALITY_RECORDS = "approve_quality_records"
     """Approve, release, certify and close; sign with those meanings."""
+    VIEW_AUDIT_TRAIL = "view_audit_trail"
+    """Search, read and export the audit trail of what the organization can see."""
     GRANT_ACCESS = "grant_access"
     """Give (and revoke) time-boxed view access to the organization's data to a named membership."""
 
@@ -48,15 +50,16 @@ class Capability(StrEnum):
 _READ = frozenset({Capability.VIEW})
 ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
     Role.ORG_ADMIN: frozenset({Capability.VIEW, Capability.EXPORT, Capability.MANAGE_MEMBERS,
-                               Capability.MANAGE_MASTER_DATA, Capability.GRANT_ACCESS}),
+                               Capability.MANAGE_MASTER_DATA, Capability.GRANT_ACCESS, Capability.VIEW_AUDIT_TRAIL}),
     Role.QA_APPROVER: frozenset({Capability.VIEW, Capability.EXPORT, Capability.MANAGE_MASTER_DATA,
                                  Capability.RECORD_OPERATIONS, Capability.AUTHOR_QUALITY_RECORDS,
                                  Capability.REVIEW_QUALITY_RECORDS, Capability.APPROVE_QUALITY_RECORDS,
-                                 Capability.GRANT_ACCESS}),
+                                 Capability.GRANT_ACCESS, Capability.VIEW_AUDIT_TRAIL}),
     Role.QA_REVIEWER: frozenset({Capability.VIEW, Capability.EXPORT, Capability.RECORD_OPERATIONS,
-                                 Capability.AUTHOR_QUALITY_RECORDS, Capability.REVIEW_QUALITY_RECORDS}),
+                                 Capability.AUTHOR_QUALITY_RECORDS, Capability.REVIEW_QUALITY_RECORDS,
+                                 Capability.VIEW_AUDIT_TRAIL}),
     Role.OPERATOR: frozenset({Capability.VIEW, Capability.RECORD_OPERATIONS}),
-    Role.AUDITOR: frozenset({Capability.VIEW, Capability.EXPORT}),
+    Role.AUDITOR: frozenset({Capability.VIEW, Capability.EXPORT, Capability.VIEW_AUDIT_TRAIL}),
     Role.VIEWER: _READ,
 }
 

@@ -176,8 +176,20 @@ class ScopedPageMixin(LoginRequiredMixin):
             check_write(membership, self.write_capability, None)
         return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
 
+    #: Optional django-filter FilterSet applied to the selector's queryset (the same one the API twin uses).
+    filterset_class: ClassVar[Any] = None
+
+    def filter_data(self) -> Any:
+        """What the FilterSet filters on: the query string, unless a page fixes it (e.g. from the URL)."""
+        return self.request.GET  # type: ignore[attr-defined]
+
     def get_queryset(self) -> QuerySet[Any]:
-        return type(self).selector(membership=self.membership)
+        queryset = type(self).selector(membership=self.membership)
+        if self.filterset_class is None:
+            return queryset
+        self.filterset = self.filterset_class(self.filter_data(), queryset=queryset,
+                                              request=self.request)  # type: ignore[attr-defined]
+        return self.filterset.qs if self.filterset.is_valid() else queryset.none()
 
     def get_object(self, queryset: QuerySet[Any] | None = None) -> Any:
         obj = get_object_or_404(self.get_queryset(), pk=self.kwargs[self.pk_url_kwarg])  # type: ignore[attr-defined]

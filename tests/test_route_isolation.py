@@ -107,6 +107,13 @@ def stored_file(cast: Cast) -> Any:
                             upload=SimpleUploadedFile("coa.pdf", PDF))
 
 
+def audit_event(cast: Cast) -> Any:
+    """The latest audit event of the Northwind ↔ Borealis partnership (shared by both parties)."""
+    from part11.models import AuditEvent
+
+    return AuditEvent.objects.filter(record_table="tenants_partnership", record_id=partnership(cast).pk).latest("seq")
+
+
 PDF = b"%PDF-1.7\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
@@ -240,6 +247,14 @@ ROUTES: list[Route] = [
         Case("auditor", "post", 403, "upload"),
         Case(ANON, "post", 401, "upload"),
     ]),
+    Route("api:audit-event-list", listing("api:audit-event-list"), lambda c: audit_event(c), sees({
+        "borealis.qa": True, "northwind.qa": True, "helix.qa": False, "acme.qa": False, "auditor": False,
+        "borealis.admin": True, "acme.operator": 403, ANON: 401})),
+    Route("api:audit-event-detail", detail("api:audit-event-detail"), lambda c: audit_event(c), reads({
+        "borealis.qa": 200, "northwind.qa": 200, "helix.qa": 404, "acme.qa": 404, "auditor": 404,
+        "acme.operator": 403, ANON: 401})),
+    Route("api:audit-event-export", listing("api:audit-event-export"), lambda c: audit_event(c), reads({
+        "borealis.qa": 200, "helix.qa": 200, "acme.qa": 200, "auditor": 200, "acme.operator": 403, ANON: 401})),
     # --- Pages -------------------------------------------------------------------------------------------------
     Route("home", listing("home"), partnership, sees({
         "northwind.qa": True, "borealis.qa": True, "helix.qa": False, "acme.qa": False, "auditor": False,
@@ -335,6 +350,15 @@ ROUTES: list[Route] = [
         Case("borealis.qa", "post", 403, {"require_second_factor": "on", "reason": "x"}),
         Case(ANON, "post", 302, {"require_second_factor": "on", "reason": "x"}),
     ]),
+    Route("audit-search", listing("audit-search"), lambda c: audit_event(c), sees({
+        "borealis.qa": True, "northwind.qa": True, "helix.qa": False, "acme.qa": False, "auditor": False,
+        "acme.operator": 403, ANON: 302}), marker=lambda e: f"#{e.seq} {e.hash[:12]}"),
+    Route("audit-export", listing("audit-export"), lambda c: audit_event(c), reads({
+        "borealis.qa": 200, "helix.qa": 200, "acme.qa": 200, "auditor": 200, "acme.operator": 403, ANON: 302})),
+    Route("record-history", lambda c, e: reverse("record-history", args=[e.record_table, e.record_id]),
+          lambda c: audit_event(c), reads({
+              "borealis.qa": 200, "northwind.qa": 200, "helix.qa": 404, "acme.qa": 404, "auditor": 404,
+              GRANTEE: 404, "acme.operator": 403, ANON: 302})),
     Route("switch-organization", listing("switch-organization"), lambda c: c.orgs["northwind"], [
         Case("northwind.qa", "post", 302, {"organization": "northwind"}),
         Case("helix.qa", "post", 302, {"organization": "northwind"}),  # refused with a message, still helix

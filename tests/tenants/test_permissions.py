@@ -4,12 +4,13 @@ from tenants.permissions import ROLE_CAPABILITIES, Capability, Role, can
 from tests.factories import MembershipFactory
 
 EXPECTED = {
-    Role.ORG_ADMIN: {"view", "export", "manage_members", "manage_master_data", "grant_access"},
+    Role.ORG_ADMIN: {"view", "export", "manage_members", "manage_master_data", "grant_access", "view_audit_trail"},
     Role.QA_APPROVER: {"view", "export", "manage_master_data", "record_operations", "author_quality_records",
-                       "review_quality_records", "approve_quality_records", "grant_access"},
-    Role.QA_REVIEWER: {"view", "export", "record_operations", "author_quality_records", "review_quality_records"},
+                       "review_quality_records", "approve_quality_records", "grant_access", "view_audit_trail"},
+    Role.QA_REVIEWER: {"view", "export", "record_operations", "author_quality_records", "review_quality_records",
+                       "view_audit_trail"},
     Role.OPERATOR: {"view", "record_operations"},
-    Role.AUDITOR: {"view", "export"},
+    Role.AUDITOR: {"view", "export", "view_audit_trail"},
     Role.VIEWER: {"view"},
 }
 

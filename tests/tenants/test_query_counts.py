@@ -47,6 +47,7 @@ ENDPOINTS = [
     ("acme.admin", "members"),
     ("helix.qa", "api:grant-list"), ("auditor", "api:grant-list"), ("helix.qa", "grants"),
     ("helix.qa", "api:file-list"), ("auditor", "api:partnership-list"), ("auditor", "api:site-list"),
+    ("helix.qa", "api:audit-event-list"), ("helix.qa", "audit-search"),
 ]
 
 

@@ -1,0 +1,8 @@
+from rest_framework.routers import DefaultRouter
+
+from part11 import api
+
+router = DefaultRouter()
+router.register("audit-events", api.AuditEventViewSet, basename="audit-event")
+
+urlpatterns = router.urls
