@@ -34,7 +34,7 @@ lint: $(STAMP)
 # django-stubs loads the settings; it opens no connection, so placeholder URLs suffice.
 typecheck: $(STAMP)
 	QMS_DEVELOPMENT=1 DATABASE_URL=postgres://typecheck@localhost/typecheck REDIS_URL=redis://localhost:6379/0 \
-	$(BIN)/mypy qms tenants part11
+	$(BIN)/mypy --show-traceback qms tenants part11
 
 check: lint typecheck test
 

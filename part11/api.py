@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
+from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, serializers
+from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
+from rest_framework.response import Response
 
-from part11 import export, selectors
+from part11 import export, selectors, signatures
 from part11.filters import AuditEventFilter
-from part11.models import AuditEvent
+from part11.models import AuditEvent, Signature
 from tenants.permissions import Capability
 from tenants.scoping import ScopedViewSet
 
@@ -43,3 +46,63 @@ class AuditEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
     @action(detail=False, methods=["get"])
     def export(self, request: Request) -> Any:
         return export.csv_response(self.filter_queryset(self.get_queryset()))
+
+
+class SignatureSerializer(serializers.ModelSerializer):
+    manifestation = serializers.SerializerMethodField()
+    is_void = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Signature
+        fields = ["id", "record_table", "record_id", "step", "meaning", "printed_name", "signed_at", "content_hash",
+                  "voided_at", "void_reason", "is_void", "manifestation"]
+
+    def get_manifestation(self, obj: Signature) -> str:
+        text = (f"Signed by {obj.printed_name} on {obj.signed_at.astimezone(dt.UTC):%d %b %Y %H:%M:%S} UTC — "
+                f"{obj.get_meaning_display()}")
+        return text + (f" (VOID: {obj.void_reason})" if obj.is_void else "")
+
+
+class SignRequestSerializer(serializers.Serializer):
+    record_type = serializers.ChoiceField(choices=[("tenants_partnership", "partnership")])
+    record_id = serializers.IntegerField()
+    step = serializers.CharField()
+    password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+    otp = serializers.CharField(required=False, allow_blank=True)
+
+
+class VerificationSerializer(serializers.Serializer):
+    matches = serializers.BooleanField()
+    verdict = serializers.CharField()
+    current_hash = serializers.CharField()
+    signature = SignatureSerializer()
+
+
+class SignatureViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+    """Electronic signatures on records the organization can see; sign (password re-entered) and verify."""
+
+    selector = selectors.signature_list
+    serializer_class = SignatureSerializer
+    write_capability = Capability.VIEW  # the signature rule of each step decides who may sign (part11.signatures)
+    filterset_fields = ["record_table", "record_id", "meaning"]
+
+    @extend_schema(request=SignRequestSerializer, responses={201: SignatureSerializer})
+    def create(self, request: Request) -> Response:
+        incoming = SignRequestSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        data = incoming.validated_data
+        signable = signatures.signable_for(data["record_type"])
+        record = get_object_or_404(signable.selector(membership=self.acting), pk=data["record_id"])
+        signature = signatures.sign(request=request._request, membership=self.acting, record=record,
+                                    step=data["step"], password=data["password"], otp=data.get("otp") or None)
+        return Response(SignatureSerializer(signature).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses=VerificationSerializer)
+    @action(detail=True, methods=["get"])
+    def verify(self, request: Request, pk: str | None = None) -> Response:
+        signature = self.get_object()
+        signable = signatures.signable_for(signature.record_table)
+        record = get_object_or_404(signable.selector(membership=self.acting), pk=signature.record_id)
+        result = signatures.verify(signature, record)
+        return Response(VerificationSerializer({"matches": result.matches, "verdict": result.verdict,
+                                                "current_hash": result.current_hash, "signature": signature}).data)

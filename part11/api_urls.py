@@ -4,5 +4,6 @@ from part11 import api
 
 router = DefaultRouter()
 router.register("audit-events", api.AuditEventViewSet, basename="audit-event")
+router.register("signatures", api.SignatureViewSet, basename="signature")
 
 urlpatterns = router.urls

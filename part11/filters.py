@@ -21,6 +21,24 @@ class AuditEventFilter(django_filters.FilterSet):
         model = AuditEvent
         fields = ["record_type", "record_id", "action", "actor", "since", "until", "reason"]
 
+    def filter_queryset(self, queryset):  # type: ignore[no-untyped-def]
+        """A record's history includes the signing and voiding of its signatures."""
+        from django.db.models import Q
+
+        from part11.models import Signature
+
+        data = self.form.cleaned_data
+        table, record_id = data.get("record_type"), data.get("record_id")
+        if not (table and record_id is not None):
+            return super().filter_queryset(queryset)
+        signatures = Signature.objects.filter(record_table=table, record_id=record_id).values("pk")
+        queryset = queryset.filter(Q(record_table=table, record_id=record_id)
+                                   | Q(record_table="part11_signature", record_id__in=signatures))
+        for name, value in data.items():
+            if name not in {"record_type", "record_id"}:
+                queryset = self.filters[name].filter(queryset, value)
+        return queryset
+
     def filter_actor(self, queryset, name, value):  # type: ignore[no-untyped-def]
         from django.db.models import Q
 

@@ -17,6 +17,7 @@ RECORD_TYPES = {
     "tenants_partnership_products": "Partnership product scope", "tenants_membership": "Membership",
     "tenants_membershiptoken": "API token", "tenants_accessgrant": "Access grant",
     "tenants_partnershipuserobjectpermission": "Grant permission", "tenants_storedfile": "Stored file",
+    "part11_signature": "Signature",
 }
 
 
@@ -56,3 +57,46 @@ class AuditEvent(models.Model):
     @property
     def record_label(self) -> str:
         return f"{RECORD_TYPES.get(self.record_table, self.record_table)} {self.record_id}"
+
+
+class Signature(models.Model):
+    """A Part 11 electronic signature (11.50, 11.70, 11.200): who, when (UTC), what it means, and the SHA-256 of
+    the canonical content of the exact record version signed. A later change to that record voids it (database
+    trigger, so the voiding is in the audit trail); a void signature stays, visibly void."""
+
+    class Meaning(models.TextChoices):
+        AUTHORED = "authored", "Authored"
+        REVIEWED = "reviewed", "Reviewed"
+        APPROVED = "approved", "Approved"
+        RELEASED = "released", "Released"
+        CERTIFIED = "certified", "Certified"
+        REJECTED = "rejected", "Rejected"
+        CLOSED = "closed", "Closed"
+        ACKNOWLEDGED = "acknowledged", "Acknowledged"
+
+    organization = models.ForeignKey("tenants.Organization", on_delete=models.PROTECT, related_name="signatures")
+    record_table = models.CharField(max_length=63)
+    record_id = models.BigIntegerField()
+    step = models.CharField(max_length=50)
+    meaning = models.CharField(max_length=20, choices=Meaning.choices)
+    signer = models.ForeignKey("tenants.User", on_delete=models.PROTECT, related_name="+")
+    signer_membership = models.ForeignKey("tenants.Membership", on_delete=models.PROTECT, related_name="+")
+    printed_name = models.CharField(max_length=200)
+    signed_at = models.DateTimeField()
+    content_hash = models.CharField(max_length=64)
+    content = models.JSONField(help_text="The canonical content that was signed")
+    voided_at = models.DateTimeField(null=True, blank=True)
+    void_reason = models.TextField(blank=True)
+
+    owner_field = "organization"
+
+    class Meta:
+        ordering = ["signed_at", "id"]
+        indexes = [models.Index(fields=["record_table", "record_id"], name="signature_record")]
+
+    def __str__(self) -> str:
+        return f"{self.printed_name} — {self.get_meaning_display()}"
+
+    @property
+    def is_void(self) -> bool:
+        return self.voided_at is not None

@@ -6,10 +6,10 @@ from __future__ import annotations
 from django.db.models import CharField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Concat
 
-from part11.models import RECORD_TYPES, AuditEvent
+from part11.models import RECORD_TYPES, AuditEvent, Signature
 from tenants.models import Membership, User
 
-__all__ = ["RECORD_TYPES", "event_list"]
+__all__ = ["RECORD_TYPES", "event_list", "signature_list"]
 
 def event_list(*, membership: Membership) -> QuerySet[AuditEvent]:
     org = membership.organization_id
@@ -20,3 +20,14 @@ def event_list(*, membership: Membership) -> QuerySet[AuditEvent]:
     return (AuditEvent.objects.filter(Q(organization_id=org) | Q(partner_organization_id=org))
             .annotate(actor_name=Subquery(actor_name))
             .order_by("-occurred_at", "-id"))
+
+
+def signature_list(*, membership: Membership) -> QuerySet[Signature]:
+    """Signatures on records the acting organization can see (same rule as row-level security)."""
+    from part11.signatures import REGISTRY
+
+    visible = Q(organization_id=membership.organization_id)
+    for table, signable in REGISTRY.items():
+        ids = signable.selector(membership=membership).order_by().values("pk")
+        visible |= Q(record_table=table, record_id__in=ids)
+    return Signature.objects.filter(visible).select_related("signer").order_by("signed_at", "id")

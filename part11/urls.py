@@ -6,4 +6,5 @@ urlpatterns = [
     path("audit/", views.AuditSearchView.as_view(), name="audit-search"),
     path("audit/export.csv", views.AuditExportView.as_view(), name="audit-export"),
     path("audit/<slug:record_type>/<int:record_id>/", views.RecordHistoryView.as_view(), name="record-history"),
+    path("signatures/<int:pk>/verify/", views.SignatureVerifyView.as_view(), name="signature-verify"),
 ]

@@ -6,10 +6,10 @@ from typing import Any
 
 from django.http import Http404, HttpRequest
 from django.http.response import HttpResponseBase
-from django.views.generic import ListView, View
+from django.views.generic import DetailView, ListView, View
 from django.views.generic.list import MultipleObjectMixin
 
-from part11 import export, selectors
+from part11 import export, selectors, signatures
 from part11.filters import AuditEventFilter
 from tenants.permissions import Capability
 from tenants.scoping import ScopedPageMixin
@@ -55,4 +55,23 @@ class RecordHistoryView(ScopedPageMixin, ListView):
             raise Http404("No such record, or it is not shared with your organization.")
         context["record_label"] = selectors.RECORD_TYPES.get(self.kwargs["record_type"], self.kwargs["record_type"])
         context["record_id"] = self.kwargs["record_id"]
+        return context
+
+
+class SignatureVerifyView(ScopedPageMixin, DetailView):
+    """Recompute the record's canonical hash and say whether it still matches what was signed."""
+
+    selector = selectors.signature_list
+    template_name = "part11/signature_verify.html"
+    context_object_name = "signature"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        signature = self.object
+        signable = signatures.signable_for(signature.record_table)
+        record = signable.selector(membership=self.membership).filter(pk=signature.record_id).first()
+        if record is None:
+            raise Http404("No such record, or it is not shared with your organization.")
+        context["verification"] = signatures.verify(signature, record)
+        context["record"] = record
         return context

@@ -10,7 +10,7 @@ class TenantsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        from tenants import schema, signals  # noqa: F401  (connects receivers, registers the OpenAPI extension)
+        from tenants import schema, signals, signing  # noqa: F401  (receivers, OpenAPI extension, signables)
 
         post_migrate.connect(_sync_system_key, sender=self, dispatch_uid="qms_sync_system_key")
 

@@ -71,3 +71,18 @@ class MemberAddForm(forms.Form):
     first_name = forms.CharField(required=False, help_text="Needed when the person has no account yet.")
     last_name = forms.CharField(required=False)
     role = forms.ChoiceField(choices=Role.choices)
+
+
+class SignForm(forms.Form):
+    """Re-enter the password (and second-factor code) for every signature (21 CFR 11.200(a))."""
+
+    step = forms.ChoiceField(label="Signature")
+    password = forms.CharField(widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+                               help_text="Your password, entered again for this signature.")
+    otp = forms.CharField(required=False, label="Second-factor code", max_length=10,
+                          help_text="Only if you use an authenticator app.")
+
+    def __init__(self, *args: Any, steps: Any = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["step"].choices = [(rule.step, f"{rule.label} — meaning: {rule.meaning}")  # type: ignore[attr-defined]
+                                       for rule in steps]

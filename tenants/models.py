@@ -349,6 +349,7 @@ class SecurityEvent(models.Model):
         ACCESS_EXPIRED = "access_expired", "Access expired"
         SESSIONS_ENDED = "sessions_ended", "Sessions and tokens ended"
         SECOND_FACTOR_POLICY = "second_factor_policy", "Second-factor requirement changed"
+        SIGNATURE_FAILED = "signature_failed", "Failed signature attempt"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     kind = models.CharField(max_length=30, choices=Kind.choices)

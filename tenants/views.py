@@ -8,7 +8,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -20,8 +20,17 @@ from django.views.generic.detail import SingleObjectMixin
 
 from tenants import files, grants, selectors, services
 from tenants.context import authenticated_user
-from tenants.forms import GrantForm, MemberAddForm, MemberForm, ProductForm, RevokeForm, SiteForm, UploadForm
-from tenants.permissions import Capability
+from tenants.forms import (
+    GrantForm,
+    MemberAddForm,
+    MemberForm,
+    ProductForm,
+    RevokeForm,
+    SignForm,
+    SiteForm,
+    UploadForm,
+)
+from tenants.permissions import Capability, can
 from tenants.scoping import ScopedPageMixin
 
 
@@ -67,6 +76,7 @@ class PartnershipDetailView(ScopedPageMixin, DetailView):
         context = super().get_context_data(**kwargs)
         context["files"] = files.files_of(membership=self.membership, record=self.object)
         context["upload_form"] = UploadForm()
+        context.update(signing_context(self.membership, self.object))
         return context
 
 
@@ -311,3 +321,57 @@ class MemberAddView(ScopedPageMixin, FormView):
         else:
             messages.success(self.request, f"Added {member.user.email} (existing account).")
         return redirect("members")
+
+
+def signing_context(membership: Any, partnership: Any, form: Any = None) -> dict[str, Any]:
+    from part11.signatures import signatures_of
+    from tenants.signing import PARTNERSHIP_RULES
+
+    steps = [rule for rule in PARTNERSHIP_RULES if can(membership, rule.capability)]
+    return {"signatures": list(signatures_of(partnership).select_related("signer")),
+            "sign_form": form or SignForm(steps=steps), "can_sign": bool(steps)}
+
+
+class PartnershipSignView(ScopedPageMixin, FormView):
+    """Sign the partnership (review / approve) after re-entering the password: a Part 11 signature."""
+
+    selector = selectors.partnership_list
+    template_name = "tenants/partnership_detail.html"
+    form_class = SignForm
+
+    def get_form_kwargs(self) -> dict[str, Any]:
+        from tenants.signing import PARTNERSHIP_RULES
+
+        self.get_object()  # a partnership you cannot see is 404 before any question of role
+        steps = [rule for rule in PARTNERSHIP_RULES if can(self.membership, rule.capability)]
+        if not steps:
+            raise PermissionDenied(f"Your role ({self.membership.get_role_display()}) signs nothing here.")
+        return {**super().get_form_kwargs(), "steps": steps}
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return redirect("partnership-detail", pk=self.get_object().pk)
+
+    def form_valid(self, form: SignForm) -> HttpResponse:
+        from part11 import signatures
+
+        partnership = self.get_object()
+        try:
+            signature = signatures.sign(request=self.request, membership=self.membership, record=partnership,
+                                        step=form.cleaned_data["step"], password=form.cleaned_data["password"],
+                                        otp=form.cleaned_data.get("otp") or None)
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+            return self.form_invalid(form)
+        except PermissionDenied as exc:
+            form.add_error(None, str(exc))
+            return self.form_invalid(form)
+        messages.success(self.request, f"Signed: {signature}.")
+        return redirect("partnership-detail", pk=partnership.pk)
+
+    def form_invalid(self, form: SignForm) -> HttpResponse:
+        partnership = self.get_object()
+        context = {"partnership": partnership, "upload_form": UploadForm(),
+                   "files": files.files_of(membership=self.membership, record=partnership),
+                   **signing_context(self.membership, partnership, form)}
+        return render(self.request, self.template_name, context, status=400)

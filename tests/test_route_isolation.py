@@ -107,6 +107,17 @@ def stored_file(cast: Cast) -> Any:
                             upload=SimpleUploadedFile("coa.pdf", PDF))
 
 
+def signature(cast: Cast) -> Any:
+    """Northwind's QA approver reviewed the Northwind ↔ Borealis partnership."""
+    from django.test import RequestFactory
+
+    from part11 import signatures
+    from tests.factories import PASSWORD
+
+    return signatures.sign(request=RequestFactory().post("/"), membership=cast.memberships["northwind.qa"],
+                           record=partnership(cast), step="review", password=PASSWORD)
+
+
 def audit_event(cast: Cast) -> Any:
     """The latest audit event of the Northwind ↔ Borealis partnership (shared by both parties)."""
     from part11.models import AuditEvent
@@ -255,6 +266,18 @@ ROUTES: list[Route] = [
         "acme.operator": 403, ANON: 401})),
     Route("api:audit-event-export", listing("api:audit-event-export"), lambda c: audit_event(c), reads({
         "borealis.qa": 200, "helix.qa": 200, "acme.qa": 200, "auditor": 200, "acme.operator": 403, ANON: 401})),
+    Route("api:signature-list", listing("api:signature-list"), signature, [
+        *sees({"northwind.qa": True, "borealis.qa": True, "helix.qa": False, "acme.qa": False, "auditor": False,
+               GRANTEE: True, ANON: 401}),
+        *[Case(a, "post", s, "sign") for a, s in {
+            "borealis.qa": 201, "helix.qa": 404, "acme.qa": 404, "auditor": 404, GRANTEE: 403, ANON: 401}.items()],
+    ]),
+    Route("api:signature-detail", detail("api:signature-detail"), signature, reads({
+        "northwind.qa": 200, "borealis.qa": 200, "helix.qa": 404, "acme.qa": 404, "auditor": 404, GRANTEE: 200,
+        ANON: 401})),
+    Route("api:signature-verify", detail("api:signature-verify"), signature, reads({
+        "northwind.qa": 200, "borealis.qa": 200, "helix.qa": 404, "acme.qa": 404, "auditor": 404, GRANTEE: 200,
+        ANON: 401})),
     # --- Pages -------------------------------------------------------------------------------------------------
     Route("home", listing("home"), partnership, sees({
         "northwind.qa": True, "borealis.qa": True, "helix.qa": False, "acme.qa": False, "auditor": False,
@@ -359,6 +382,14 @@ ROUTES: list[Route] = [
           lambda c: audit_event(c), reads({
               "borealis.qa": 200, "northwind.qa": 200, "helix.qa": 404, "acme.qa": 404, "auditor": 404,
               GRANTEE: 404, "acme.operator": 403, ANON: 302})),
+    Route("signature-verify", detail("signature-verify"), signature, reads({
+        "northwind.qa": 200, "borealis.qa": 200, "helix.qa": 404, "acme.qa": 404, "auditor": 404, GRANTEE: 200,
+        ANON: 302})),
+    Route("partnership-sign", detail("partnership-sign"), partnership, [
+        *[Case(a, "post", s, "sign-page") for a, s in {
+            "borealis.qa": 302, "helix.qa": 404, "acme.qa": 404, "auditor": 404, GRANTEE: 403, ANON: 302}.items()],
+        Case("northwind.qa", "get", 302),
+    ]),
     Route("switch-organization", listing("switch-organization"), lambda c: c.orgs["northwind"], [
         Case("northwind.qa", "post", 302, {"organization": "northwind"}),
         Case("helix.qa", "post", 302, {"organization": "northwind"}),  # refused with a message, still helix
@@ -472,6 +503,13 @@ def _client(route: Route, cast: Cast, actor: str | None) -> Any:
 def _payload(route: Route, case: Case, cast: Cast) -> Any:
     from django.core.files.uploadedfile import SimpleUploadedFile
 
+    from tests.factories import PASSWORD
+
+    if case.data == "sign":
+        return {"record_type": "tenants_partnership", "record_id": partnership(cast).pk, "step": "review",
+                "password": PASSWORD}
+    if case.data == "sign-page":
+        return {"step": "review", "password": PASSWORD}
     if case.data == "upload":
         return {"record_type": "partnership", "record_id": partnership(cast).pk,
                 "file": SimpleUploadedFile("coa.pdf", PDF)}
