@@ -12,6 +12,8 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from qms.errors import StaleWrite, VersionRequired
+
 
 class StandardPagination(PageNumberPagination):
     page_size_query_param = "page_size"
@@ -36,6 +38,15 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     ``fields`` maps each invalid field to its messages, so a client can show the error next to the field that
     caused it. A foreign object and a missing one produce byte-identical 404 bodies (DESIGN.md §3.2).
     """
+    if isinstance(exc, StaleWrite):
+        code = status.HTTP_412_PRECONDITION_FAILED if exc.precondition else status.HTTP_409_CONFLICT
+        response = Response({"error": {"code": _CODES[code], "message": str(exc), "fields": {},
+                                       "current_version": exc.current_version}}, status=code)
+        response["ETag"] = f'"{exc.current_version}"'
+        return response
+    if isinstance(exc, VersionRequired):
+        return Response({"error": {"code": "precondition_required", "message": exc.message,
+                                   "fields": {"version": [exc.message]}}}, status=428)
     if isinstance(exc, DjangoValidationError):
         # Services validate with full_clean and raise Django's error; the API answers it as a 400 by field.
         if hasattr(exc, "error_dict"):

@@ -23,6 +23,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
+from qms.errors import VersionRequired
 from tenants import files, grants, selectors, services
 from tenants import second_factor as second_factor_service
 from tenants.context import authenticated_user, resolve_acting_membership
@@ -67,7 +68,9 @@ class SiteSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Site
-        fields = ["id", "organization", "name", "fei_number", "country", "address", "activities", "is_active"]
+        fields = ["id", "organization", "name", "fei_number", "country", "address", "activities", "is_active",
+                  "version"]
+        read_only_fields = ["version"]
         validators: list[Any] = []  # uniqueness is checked by the service (full_clean), per organization
 
 
@@ -79,7 +82,9 @@ class ProductSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Product
-        fields = ["id", "organization", "code", "name", "dosage_form", "modality", "markets", "is_active"]
+        fields = ["id", "organization", "code", "name", "dosage_form", "modality", "markets", "is_active",
+                  "version"]
+        read_only_fields = ["version"]
         validators: list[Any] = []
 
 
@@ -205,10 +210,35 @@ class _MasterDataViewSet(
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
         serializer.instance = type(self).create_service(membership=self.acting, **serializer.validated_data)
 
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        response = super().retrieve(request, *args, **kwargs)
+        response["ETag"] = f'"{response.data["version"]}"'
+        return response
+
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:
+        """Writes must name the version they read: If-Match (412 when stale) or ``version`` (409 when stale)."""
+        if_match = self.request.headers.get("If-Match", "").strip().strip('W/').strip('"')
+        version = self.request.data.get("version") if hasattr(self.request.data, "get") else None
+        if if_match:
+            expected, precondition = if_match, True
+        elif version is not None:
+            expected, precondition = version, False
+        else:
+            raise VersionRequired()
+        try:
+            expected_version = int(expected)
+        except (TypeError, ValueError):
+            raise serializers.ValidationError({"version": ["A version is a whole number."]}) from None
         serializer.instance = type(self).update_service(
-            membership=self.acting, **{self.instance_kwarg: serializer.instance}, **serializer.validated_data
+            membership=self.acting, **{self.instance_kwarg: serializer.instance}, expected_version=expected_version,
+            precondition=precondition, **serializer.validated_data,
         )
+
+    def finalize_response(self, request: Any, response: Any, *args: Any, **kwargs: Any) -> Any:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if request.method in ("PUT", "PATCH") and response.status_code == 200 and isinstance(response.data, dict):
+            response["ETag"] = f'"{response.data.get("version")}"'
+        return response
 
 
 class SiteViewSet(_MasterDataViewSet):

@@ -14,7 +14,20 @@ from tenants.models import Membership, Product, Site
 from tenants.permissions import Role
 
 
-class SiteForm(forms.ModelForm):
+class VersionedFormMixin(forms.Form):
+    """Carries the version the editor read; the service refuses to save over a newer one."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        instance = getattr(self, "instance", None)
+        if instance is not None and instance.pk:
+            self.fields["version"].required = True
+            self.fields["version"].initial = instance.version
+
+
+class SiteForm(VersionedFormMixin, forms.ModelForm):
     activities = forms.MultipleChoiceField(
         choices=Site.Activity.choices, widget=forms.CheckboxSelectMultiple, required=False
     )
@@ -25,7 +38,7 @@ class SiteForm(forms.ModelForm):
         widgets = {"address": forms.Textarea(attrs={"rows": 3})}
 
 
-class ProductForm(forms.ModelForm):
+class ProductForm(VersionedFormMixin, forms.ModelForm):
     markets = forms.MultipleChoiceField(
         choices=Product.Market.choices, widget=forms.CheckboxSelectMultiple, required=False
     )

@@ -101,6 +101,8 @@ class Site(models.Model):
     activities = ArrayField(models.CharField(max_length=20, choices=Activity.choices), default=list, blank=True)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    version = models.PositiveIntegerField(default=1, editable=False,
+                                          help_text="Optimistic concurrency: +1 on every change")
 
     owner_field = "organization"
 
@@ -146,6 +148,8 @@ class Product(models.Model):
     markets = ArrayField(models.CharField(max_length=2, choices=Market.choices), default=list, blank=True)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    version = models.PositiveIntegerField(default=1, editable=False,
+                                          help_text="Optimistic concurrency: +1 on every change")
 
     owner_field = "organization"
 

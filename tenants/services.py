@@ -13,9 +13,11 @@ from typing import Any
 from django.contrib.auth import authenticate
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django_otp import user_has_device
 
+from qms.errors import StaleWrite
 from qms.validation import full_clean_by_field
 from tenants import rls, second_factor
 from tenants.models import Membership, MembershipToken, Product, Site, User
@@ -57,14 +59,33 @@ def site_create(*, membership: Membership, **fields: Any) -> Site:
     return site
 
 
+def _versioned_save(obj: Any, changed: list[str], expected_version: int | None, precondition: bool) -> None:
+    """Write ``changed`` only if the row is still at the version the caller read; bump the version.
+
+    A conditional UPDATE (``WHERE version = read``) so two people saving at once cannot both win.
+    """
+    read = obj.version if expected_version is None else expected_version
+    if expected_version is not None and expected_version != obj.version:
+        raise StaleWrite(obj.version, precondition=precondition)
+    if not changed:
+        return
+    values = {name: getattr(obj, name) for name in changed}
+    updated = type(obj).objects.filter(pk=obj.pk, version=read).update(**values, version=F("version") + 1)
+    if not updated:
+        current = type(obj).objects.filter(pk=obj.pk).values_list("version", flat=True).first() or obj.version
+        raise StaleWrite(current, precondition=precondition)
+    obj.version = read + 1
+
+
 @transaction.atomic
-def site_update(*, membership: Membership, site: Site, **changes: Any) -> Site:
+def site_update(*, membership: Membership, site: Site, expected_version: int | None = None,
+                precondition: bool = False, **changes: Any) -> Site:
     _require(membership, Capability.MANAGE_MASTER_DATA)
     _require_owner(membership, site)
     changed = _apply(site, SITE_FIELDS, changes)
     if changed:
         full_clean_by_field(site)
-        site.save(update_fields=changed)
+    _versioned_save(site, changed, expected_version, precondition)
     return site
 
 
@@ -81,13 +102,14 @@ def product_create(*, membership: Membership, **fields: Any) -> Product:
 
 
 @transaction.atomic
-def product_update(*, membership: Membership, product: Product, **changes: Any) -> Product:
+def product_update(*, membership: Membership, product: Product, expected_version: int | None = None,
+                   precondition: bool = False, **changes: Any) -> Product:
     _require(membership, Capability.MANAGE_MASTER_DATA)
     _require_owner(membership, product)
     changed = _apply(product, PRODUCT_FIELDS, changes)
     if changed:
         full_clean_by_field(product)
-        product.save(update_fields=changed)
+    _versioned_save(product, changed, expected_version, precondition)
     return product
 
 

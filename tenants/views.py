@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 from django.views.generic import DetailView, FormView, ListView, View
 from django.views.generic.detail import SingleObjectMixin
 
+from qms.errors import StaleWrite
 from tenants import files, grants, selectors, services
 from tenants.context import authenticated_user
 from tenants.forms import (
@@ -147,6 +148,8 @@ class _ServiceFormView(ScopedPageMixin, FormView):
 
     def form_valid(self, form: Any) -> HttpResponse:
         data = {name: form.cleaned_data[name] for name in form.Meta.fields}
+        if self.object is not None and "version" in form.fields:
+            data["expected_version"] = form.cleaned_data["version"]
         try:
             if self.object is None:
                 saved = type(self).create_service(membership=self.membership, **data)
@@ -157,6 +160,9 @@ class _ServiceFormView(ScopedPageMixin, FormView):
             for field, errors in exc.message_dict.items():
                 form.add_error(field if field in form.fields else None, errors)
             return self.form_invalid(form)
+        except StaleWrite as exc:
+            form.add_error(None, str(exc))
+            return self.render_to_response(self.get_context_data(form=form), status=409)
         messages.success(self.request, f"Saved {self.noun} {saved}.")
         return redirect(self.success_url_name)
 

@@ -141,6 +141,9 @@ class OwnerWriteAPICases:
         assert response.status_code == 200, response.content
         obj.refresh_from_db()
         for name, value in self.patch.items():
+            if name == "version":  # the version read; the write moved the record past it
+                assert obj.version == value + 1
+                continue
             assert getattr(obj, name) == value
 
 

@@ -27,7 +27,7 @@ def events(table, record_id):
 def test_service_write_through_the_api_records_who_what_when_and_request(cast, api_for):
     site = cast.sites["Acme Boston"]
     response = api_for("acme.qa").patch(reverse("api:site-detail", args=[site.pk]),
-                                        {"address": "1 New Street"}, format="json")
+                                        {"address": "1 New Street", "version": site.version}, format="json")
     assert response.status_code == 200
     event = events("tenants_site", site.pk)[-1]
     assert event.action == "update" and event.changes["address"][1] == "1 New Street"
