@@ -39,11 +39,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     caused it. A foreign object and a missing one produce byte-identical 404 bodies (DESIGN.md §3.2).
     """
     if isinstance(exc, StaleWrite):
-        code = status.HTTP_412_PRECONDITION_FAILED if exc.precondition else status.HTTP_409_CONFLICT
-        response = Response({"error": {"code": _CODES[code], "message": str(exc), "fields": {},
-                                       "current_version": exc.current_version}}, status=code)
-        response["ETag"] = f'"{exc.current_version}"'
-        return response
+        stale_status = status.HTTP_412_PRECONDITION_FAILED if exc.precondition else status.HTTP_409_CONFLICT
+        conflict = Response({"error": {"code": _CODES[stale_status], "message": str(exc), "fields": {},
+                                       "current_version": exc.current_version}}, status=stale_status)
+        conflict["ETag"] = f'"{exc.current_version}"'
+        return conflict
     if isinstance(exc, VersionRequired):
         return Response({"error": {"code": "precondition_required", "message": exc.message,
                                    "fields": {"version": [exc.message]}}}, status=428)
