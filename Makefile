@@ -31,9 +31,11 @@ browser:
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-# django-stubs loads the settings; it opens no connection, so placeholder URLs suffice.
+# django-stubs loads the settings; it opens no connection, so placeholder URLs suffice. An owner URL left in
+# the shell would name another database, which the settings rightly refuse: drop it.
 typecheck: $(STAMP)
-	QMS_DEVELOPMENT=1 DATABASE_URL=postgres://typecheck@localhost/typecheck REDIS_URL=redis://localhost:6379/0 \
+	env -u DATABASE_OWNER_URL QMS_DEVELOPMENT=1 DATABASE_URL=postgres://typecheck@localhost/typecheck \
+	REDIS_URL=redis://localhost:6379/0 \
 	$(BIN)/mypy --show-traceback qms tenants part11
 
 check: lint typecheck test

@@ -17,7 +17,7 @@ RECORD_TYPES = {
     "tenants_partnership_products": "Partnership product scope", "tenants_membership": "Membership",
     "tenants_membershiptoken": "API token", "tenants_accessgrant": "Access grant",
     "tenants_partnershipuserobjectpermission": "Grant permission", "tenants_storedfile": "Stored file",
-    "part11_signature": "Signature",
+    "part11_signature": "Signature", "part11_recordexport": "Record export",
 }
 
 
@@ -100,3 +100,25 @@ class Signature(models.Model):
     @property
     def is_void(self) -> bool:
         return self.voided_at is not None
+
+
+class RecordExport(models.Model):
+    """One rendering of a record to PDF (or a data file): who, when, what, and the SHA-256 of what left the
+    system. Inserting the row is what puts the export into the audit trail (the table carries the trigger)."""
+
+    organization = models.ForeignKey("tenants.Organization", on_delete=models.PROTECT, related_name="+")
+    record_table = models.CharField(max_length=63)
+    record_id = models.BigIntegerField()
+    kind = models.CharField(max_length=10, default="pdf")
+    sha256 = models.CharField(max_length=64)
+    exported_by = models.ForeignKey("tenants.User", on_delete=models.PROTECT, related_name="+")
+    exported_at = models.DateTimeField()
+
+    owner_field = "organization"
+
+    class Meta:
+        ordering = ["-exported_at"]
+        indexes = [models.Index(fields=["record_table", "record_id"], name="export_record")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of {self.record_table}:{self.record_id}"

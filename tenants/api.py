@@ -269,6 +269,14 @@ class PartnershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scope
     filterset_class = PartnershipFilter
     ordering_fields = ["start_date", "stage", "tier"]
 
+    @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY})
+    @action(detail=True, methods=["get"])
+    def pdf(self, request: Request, pk: str | None = None) -> Any:
+        """The partnership as a PDF record with signatures and audit trail; the export is audited."""
+        from part11.pdf import pdf_response
+
+        return pdf_response(membership=self.acting, record=self.get_object(), request=request._request)
+
 
 class MemberAddSerializer(serializers.Serializer):
     email = serializers.EmailField()

@@ -10,6 +10,7 @@ urlpatterns = [
     path("partnerships/<int:pk>/", views.PartnershipDetailView.as_view(), name="partnership-detail"),
     path("partnerships/<int:pk>/files/", views.PartnershipFileUploadView.as_view(), name="partnership-file-upload"),
     path("partnerships/<int:pk>/sign/", views.PartnershipSignView.as_view(), name="partnership-sign"),
+    path("partnerships/<int:pk>/pdf/", views.PartnershipPdfView.as_view(), name="partnership-pdf"),
     path("files/<int:pk>/download/", views.FileDownloadView.as_view(), name="file-download"),
     path("sites/", views.SiteListView.as_view(), name="sites"),
     path("sites/new/", views.SiteFormView.as_view(), name="site-create"),

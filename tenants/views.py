@@ -381,3 +381,15 @@ class PartnershipSignView(ScopedPageMixin, FormView):
                    "files": files.files_of(membership=self.membership, record=partnership),
                    **signing_context(self.membership, partnership, form)}
         return render(self.request, self.template_name, context, status=400)
+
+
+class PartnershipPdfView(ScopedPageMixin, SingleObjectMixin, View):
+    """The partnership as a PDF record (content, attachments, signatures, audit trail); the export is audited."""
+
+    selector = selectors.partnership_list
+    http_method_names = ["get", "head"]
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        from part11.pdf import pdf_response
+
+        return pdf_response(membership=self.membership, record=self.get_object(), request=request)

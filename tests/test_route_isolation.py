@@ -199,6 +199,9 @@ ROUTES: list[Route] = [
     Route("api:partnership-list", listing("api:partnership-list"), partnership, sees({
         "northwind.qa": True, "borealis.qa": True, "helix.qa": False, "acme.qa": False, "auditor": False,
         GRANTEE: True, ANON: 401})),
+    Route("api:partnership-pdf", detail("api:partnership-pdf"), partnership, reads({
+        "northwind.qa": 200, "borealis.qa": 200, "helix.qa": 404, "acme.qa": 404, "auditor": 404, GRANTEE: 200,
+        ANON: 401})),
     Route("api:organization-detail", detail("api:organization-detail", "slug"), lambda c: c.orgs["borealis"], reads({
         "borealis.qa": 200, "northwind.qa": 200, "helix.qa": 404, "acme.qa": 404, "auditor": 404, GRANTEE: 200,
         ANON: 401})),
@@ -383,6 +386,9 @@ ROUTES: list[Route] = [
           lambda c: audit_event(c), reads({
               "borealis.qa": 200, "northwind.qa": 200, "helix.qa": 404, "acme.qa": 404, "auditor": 404,
               GRANTEE: 404, "acme.operator": 403, ANON: 302})),
+    Route("partnership-pdf", detail("partnership-pdf"), partnership, reads({
+        "northwind.qa": 200, "borealis.qa": 200, "helix.qa": 404, "acme.qa": 404, "auditor": 404, GRANTEE: 200,
+        ANON: 302})),
     Route("signature-verify", detail("signature-verify"), signature, reads({
         "northwind.qa": 200, "borealis.qa": 200, "helix.qa": 404, "acme.qa": 404, "auditor": 404, GRANTEE: 200,
         ANON: 302})),
