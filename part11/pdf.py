@@ -31,7 +31,7 @@ def record_pdf(*, membership: Membership, record: models.Model, base_url: str) -
     ).order_by("occurred_at", "id")
     now = timezone.now()
     context: dict[str, Any] = {
-        "record": record, "record_label": f"{record._meta.verbose_name.title()} {record.pk}",
+        "record": record, "record_label": f"{str(record._meta.verbose_name).title()} {record.pk}",
         "content": _rows(content_of(record)), "organization": membership.organization, "generated_at": now,
         "generated_by": membership.user.printed_name,
         "attachments": StoredFile.objects.filter(record_table=table, record_id=record.pk).order_by("uploaded_at"),
