@@ -15,7 +15,7 @@ from rest_framework.response import Response
 
 from part11 import export, selectors, signatures
 from part11.filters import AuditEventFilter
-from part11.models import AuditEvent, Signature
+from part11.models import AuditEvent, AuditReview, Signature
 from tenants.permissions import Capability
 from tenants.scoping import ScopedViewSet
 
@@ -34,6 +34,17 @@ class AuditEventSerializer(serializers.ModelSerializer):
         return selectors.RECORD_TYPES.get(obj.record_table, obj.record_table)
 
 
+class RecordRefSerializer(serializers.Serializer):
+    record_type = serializers.ChoiceField(choices=signatures.SIGNABLE_CHOICES)
+    record_id = serializers.IntegerField()
+
+
+class AuditReviewSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AuditReview
+        fields = ["id", "record_table", "record_id", "reviewed_through_event", "reviewed_at"]
+
+
 class AuditEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     """Audit events of what the acting organization can see; filter like the page; export as CSV."""
 
@@ -42,10 +53,23 @@ class AuditEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
     read_capability = Capability.VIEW_AUDIT_TRAIL
     filterset_class = AuditEventFilter
 
+    action_capabilities = {"reviewed": Capability.REVIEW_QUALITY_RECORDS}
+
     @extend_schema(responses={(200, "text/csv"): OpenApiTypes.BINARY})
     @action(detail=False, methods=["get"])
     def export(self, request: Request) -> Any:
         return export.csv_response(self.filter_queryset(self.get_queryset()))
+
+    @extend_schema(request=RecordRefSerializer, responses={201: AuditReviewSerializer})
+    @action(detail=False, methods=["post"])
+    def reviewed(self, request: Request) -> Response:
+        """Mark a record's audit trail reviewed up to its latest change (required before approving it)."""
+        incoming = RecordRefSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        signable = signatures.signable_for(incoming.validated_data["record_type"])
+        record = get_object_or_404(signable.selector(membership=self.acting), pk=incoming.validated_data["record_id"])
+        review = signatures.mark_audit_trail_reviewed(membership=self.acting, record=record)
+        return Response(AuditReviewSerializer(review).data, status=status.HTTP_201_CREATED)
 
 
 class SignatureSerializer(serializers.ModelSerializer):
@@ -64,7 +88,7 @@ class SignatureSerializer(serializers.ModelSerializer):
 
 
 class SignRequestSerializer(serializers.Serializer):
-    record_type = serializers.ChoiceField(choices=[("tenants_partnership", "partnership")])
+    record_type = serializers.ChoiceField(choices=signatures.SIGNABLE_CHOICES)
     record_id = serializers.IntegerField()
     step = serializers.CharField()
     password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)

@@ -2,12 +2,11 @@
 
 import django_filters
 
-from part11.models import AuditEvent
-from part11.selectors import RECORD_TYPES
+from part11.models import RECORD_TYPE_CHOICES, AuditEvent
 
 
 class AuditEventFilter(django_filters.FilterSet):
-    record_type = django_filters.ChoiceFilter(field_name="record_table", choices=sorted(RECORD_TYPES.items()),
+    record_type = django_filters.ChoiceFilter(field_name="record_table", choices=RECORD_TYPE_CHOICES,
                                               label="Record type", empty_label="Any record type")
     record_id = django_filters.NumberFilter(label="Record id")
     action = django_filters.ChoiceFilter(choices=AuditEvent.Action.choices, empty_label="Any action")

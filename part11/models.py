@@ -17,8 +17,11 @@ RECORD_TYPES = {
     "tenants_partnership_products": "Partnership product scope", "tenants_membership": "Membership",
     "tenants_membershiptoken": "API token", "tenants_accessgrant": "Access grant",
     "tenants_partnershipuserobjectpermission": "Grant permission", "tenants_storedfile": "Stored file",
-    "part11_signature": "Signature", "part11_recordexport": "Record export",
+    "part11_signature": "Signature", "part11_recordexport": "Record export", "part11_auditreview": "Audit review",
 }
+
+
+RECORD_TYPE_CHOICES = sorted(RECORD_TYPES.items())
 
 
 class AuditEvent(models.Model):
@@ -122,3 +125,26 @@ class RecordExport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} of {self.record_table}:{self.record_id}"
+
+
+class AuditReview(models.Model):
+    """A person's statement that they reviewed a record's audit trail up to a given event (FDA data-integrity
+    guidance: audit trails of critical data are reviewed before final approval)."""
+
+    organization = models.ForeignKey("tenants.Organization", on_delete=models.PROTECT, related_name="+")
+    record_table = models.CharField(max_length=63)
+    record_id = models.BigIntegerField()
+    reviewer = models.ForeignKey("tenants.User", on_delete=models.PROTECT, related_name="+")
+    reviewer_membership = models.ForeignKey("tenants.Membership", on_delete=models.PROTECT, related_name="+")
+    reviewed_through_event = models.BigIntegerField(help_text="Id of the newest audit event of the record reviewed")
+    reviewed_at = models.DateTimeField()
+
+    owner_field = "organization"
+
+    class Meta:
+        ordering = ["-reviewed_at"]
+        indexes = [models.Index(fields=["record_table", "record_id"], name="auditreview_record")]
+
+    def __str__(self) -> str:
+        return (f"audit trail of {self.record_table}:{self.record_id} "
+                f"reviewed through event {self.reviewed_through_event}")

@@ -41,6 +41,8 @@ class SignatureRule:
     requires: tuple[str, ...] = ()
     #: Meanings whose signer may not sign this step too (author ≠ approver).
     different_from: tuple[str, ...] = ()
+    #: The signer must first have marked the record's audit trail reviewed up to its latest change.
+    requires_audit_review: bool = False
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,8 @@ class Signable:
 
 
 REGISTRY: dict[str, Signable] = {}
+#: The record types that can be signed, exported to PDF and audit-reviewed (one OpenAPI enum).
+SIGNABLE_CHOICES = [("tenants_partnership", "Partnership")]
 
 
 def register(signable: Signable) -> None:
@@ -133,6 +137,9 @@ def sign(*, request: Any, membership: Membership, record: models.Model, step: st
             raise ValidationError({"step": "The same person may not sign both steps (two-person rule)."})
         if live.filter(meaning=rule.meaning, signer=membership.user).exists():
             raise ValidationError({"step": "You have already signed this step."})
+        if rule.requires_audit_review and not audit_trail_reviewed(membership=membership, record=record):
+            raise ValidationError({"step": "Review the record's audit trail first (History → Mark audit trail "
+                                           "reviewed): it changed since you last reviewed it."})
         content = content_of(record)
         return Signature.objects.create(
             organization_id=membership.organization_id, record_table=signable.table, record_id=record.pk,
@@ -163,3 +170,35 @@ class Verification:
 
 def verify(signature: Signature, record: models.Model) -> Verification:
     return Verification(signature=signature, current_hash=content_hash(record))
+
+
+def latest_event_id(record: models.Model) -> int:
+    from part11.models import AuditEvent
+
+    return AuditEvent.objects.filter(record_table=record._meta.db_table, record_id=record.pk).aggregate(
+        latest=models.Max("id"))["latest"] or 0
+
+
+def audit_trail_reviewed(*, membership: Membership, record: models.Model) -> bool:
+    """True when ``membership``'s person reviewed the record's trail up to its latest change."""
+    from part11.models import AuditReview
+
+    reviewed = AuditReview.objects.filter(record_table=record._meta.db_table, record_id=record.pk,
+                                          reviewer=membership.user).aggregate(through=models.Max(
+                                              "reviewed_through_event"))["through"] or 0
+    return reviewed >= latest_event_id(record)
+
+
+def mark_audit_trail_reviewed(*, membership: Membership, record: models.Model) -> Any:
+    from part11.models import AuditReview
+
+    signable = signable_for(record._meta.db_table)
+    if not signable.selector(membership=membership).filter(pk=record.pk).exists():
+        raise PermissionDenied("You cannot see this record.")
+    if not (can(membership, Capability.REVIEW_QUALITY_RECORDS) or can(membership, Capability.APPROVE_QUALITY_RECORDS)):
+        raise PermissionDenied(f"Your role ({membership.get_role_display()}) does not review audit trails.")
+    return AuditReview.objects.create(
+        organization_id=membership.organization_id, record_table=signable.table, record_id=record.pk,
+        reviewer=membership.user, reviewer_membership=membership, reviewed_through_event=latest_event_id(record),
+        reviewed_at=timezone.now(),
+    )

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib import messages
 from django.http import Http404, HttpRequest
 from django.http.response import HttpResponseBase
+from django.shortcuts import redirect
 from django.views.generic import DetailView, ListView, View
 from django.views.generic.list import MultipleObjectMixin
 
 from part11 import export, selectors, signatures
 from part11.filters import AuditEventFilter
-from tenants.permissions import Capability
+from tenants.permissions import Capability, can
 from tenants.scoping import ScopedPageMixin
 
 
@@ -55,7 +57,34 @@ class RecordHistoryView(ScopedPageMixin, ListView):
             raise Http404("No such record, or it is not shared with your organization.")
         context["record_label"] = selectors.RECORD_TYPES.get(self.kwargs["record_type"], self.kwargs["record_type"])
         context["record_id"] = self.kwargs["record_id"]
+        record = _signable_record(self.membership, self.kwargs["record_type"], self.kwargs["record_id"])
+        if record is not None and can(self.membership, Capability.REVIEW_QUALITY_RECORDS):
+            context["can_mark_reviewed"] = True
+            context["reviewed"] = signatures.audit_trail_reviewed(membership=self.membership, record=record)
         return context
+
+
+def _signable_record(membership: Any, record_type: str, record_id: int) -> Any:
+    signable = signatures.REGISTRY.get(record_type)
+    if signable is None:
+        return None
+    return signable.selector(membership=membership).filter(pk=record_id).first()
+
+
+class AuditReviewView(ScopedPageMixin, View):
+    """POST: "I reviewed this record's audit trail up to its latest change" (needed before approving)."""
+
+    selector = selectors.event_list
+    read_capability = Capability.REVIEW_QUALITY_RECORDS
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        record = _signable_record(self.membership, kwargs["record_type"], kwargs["record_id"])
+        if record is None:
+            raise Http404("No such record, or it is not shared with your organization.")
+        review = signatures.mark_audit_trail_reviewed(membership=self.membership, record=record)
+        messages.success(request, f"Audit trail marked reviewed through event {review.reviewed_through_event}.")
+        return redirect("record-history", record_type=kwargs["record_type"], record_id=kwargs["record_id"])
 
 
 class SignatureVerifyView(ScopedPageMixin, DetailView):

@@ -345,6 +345,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "SignableRecordTypeEnum": "part11.signatures.SIGNABLE_CHOICES",
+        "AuditRecordTypeEnum": "part11.models.RECORD_TYPE_CHOICES",
+        "UploadRecordTypeEnum": "tenants.api.UPLOAD_RECORD_CHOICES",
+    },
 }
 
 # --- Celery ----------------------------------------------------------------------------------------------------

@@ -515,8 +515,11 @@ class StoredFileSerializer(serializers.ModelSerializer):
         return {"tenants_partnership": "partnership"}.get(obj.record_table, obj.record_table)
 
 
+UPLOAD_RECORD_CHOICES = [("partnership", "Partnership")]
+
+
 class UploadSerializer(serializers.Serializer):
-    record_type = serializers.ChoiceField(choices=["partnership"])
+    record_type = serializers.ChoiceField(choices=UPLOAD_RECORD_CHOICES)
     record_id = serializers.IntegerField()
     file = serializers.FileField()
 

@@ -17,7 +17,8 @@ PARTNERSHIP_RULES = (
     SignatureRule(step="review", meaning="reviewed", capability=Capability.REVIEW_QUALITY_RECORDS,
                   label="Review the partnership scope"),
     SignatureRule(step="approve", meaning="approved", capability=Capability.APPROVE_QUALITY_RECORDS,
-                  label="Approve the partnership scope", requires=("reviewed",), different_from=("reviewed",)),
+                  label="Approve the partnership scope", requires=("reviewed",), different_from=("reviewed",),
+                  requires_audit_review=True),
 )
 
 

@@ -268,6 +268,10 @@ ROUTES: list[Route] = [
     Route("api:audit-event-detail", detail("api:audit-event-detail"), lambda c: audit_event(c), reads({
         "borealis.qa": 200, "northwind.qa": 200, "helix.qa": 404, "acme.qa": 404, "auditor": 404,
         "acme.operator": 403, ANON: 401})),
+    Route("api:audit-event-reviewed", listing("api:audit-event-reviewed"), partnership, [
+        Case(a, "post", s, "record-ref") for a, s in {
+            "northwind.qa": 201, "borealis.qa": 201, "helix.qa": 404, "acme.qa": 404, "auditor": 403,
+            GRANTEE: 403, "acme.operator": 403, ANON: 401}.items()]),
     Route("api:audit-event-export", listing("api:audit-event-export"), lambda c: audit_event(c), reads({
         "borealis.qa": 200, "helix.qa": 200, "acme.qa": 200, "auditor": 200, "acme.operator": 403, ANON: 401})),
     Route("api:signature-list", listing("api:signature-list"), signature, [
@@ -382,6 +386,11 @@ ROUTES: list[Route] = [
         "acme.operator": 403, ANON: 302}), marker=lambda e: f"#{e.seq} {e.hash[:12]}"),
     Route("audit-export", listing("audit-export"), lambda c: audit_event(c), reads({
         "borealis.qa": 200, "helix.qa": 200, "acme.qa": 200, "auditor": 200, "acme.operator": 403, ANON: 302})),
+    Route("audit-trail-reviewed", lambda c, p: reverse("audit-trail-reviewed", args=["tenants_partnership", p.pk]),
+          partnership, [
+              Case(a, "post", s) for a, s in {
+                  "northwind.qa": 302, "borealis.qa": 302, "helix.qa": 404, "acme.qa": 404, "auditor": 403,
+                  GRANTEE: 403, ANON: 302}.items()]),
     Route("record-history", lambda c, e: reverse("record-history", args=[e.record_table, e.record_id]),
           lambda c: audit_event(c), reads({
               "borealis.qa": 200, "northwind.qa": 200, "helix.qa": 404, "acme.qa": 404, "auditor": 404,
@@ -512,6 +521,8 @@ def _payload(route: Route, case: Case, cast: Cast) -> Any:
 
     from tests.factories import PASSWORD
 
+    if case.data == "record-ref":
+        return {"record_type": "tenants_partnership", "record_id": partnership(cast).pk}
     if case.data == "sign":
         return {"record_type": "tenants_partnership", "record_id": partnership(cast).pk, "step": "review",
                 "password": PASSWORD}
