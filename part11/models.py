@@ -58,6 +58,20 @@ class AuditEvent(models.Model):
         return f"#{self.seq} {self.action} {self.record_table}:{self.record_id}"
 
     @property
+    def action_label(self) -> str:
+        """Sign, void and export read as what they are, not as a row created or updated elsewhere."""
+        if self.record_table == "part11_signature":
+            if self.action == "create":
+                return f"Signed ({(self.changes.get('meaning') or [None, ''])[1]})"
+            if "voided_at" in self.changes:
+                return "Signature voided"
+        if self.record_table == "part11_recordexport" and self.action == "create":
+            return "Exported to PDF"
+        if self.record_table == "part11_auditreview" and self.action == "create":
+            return "Audit trail reviewed"
+        return self.get_action_display()
+
+    @property
     def record_label(self) -> str:
         return f"{RECORD_TYPES.get(self.record_table, self.record_table)} {self.record_id}"
 

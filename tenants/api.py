@@ -229,9 +229,10 @@ class _MasterDataViewSet(
             expected_version = int(expected)
         except (TypeError, ValueError):
             raise serializers.ValidationError({"version": ["A version is a whole number."]}) from None
+        reason = self.request.data.get("reason") if hasattr(self.request.data, "get") else None
         serializer.instance = type(self).update_service(
             membership=self.acting, **{self.instance_kwarg: serializer.instance}, expected_version=expected_version,
-            precondition=precondition, **serializer.validated_data,
+            precondition=precondition, reason=reason, **serializer.validated_data,
         )
 
     def finalize_response(self, request: Any, response: Any, *args: Any, **kwargs: Any) -> Any:

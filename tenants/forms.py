@@ -15,9 +15,12 @@ from tenants.permissions import Role
 
 
 class VersionedFormMixin(forms.Form):
-    """Carries the version the editor read; the service refuses to save over a newer one."""
+    """Carries the version the editor read (the service refuses to save over a newer one) and, for a change to an
+    existing record, the reason for it (kept in the audit trail)."""
 
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    reason = forms.CharField(label="Reason for change", required=False, widget=forms.Textarea(attrs={"rows": 2}),
+                             help_text="Required when changing an existing record; kept in the audit trail.")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -25,6 +28,8 @@ class VersionedFormMixin(forms.Form):
         if instance is not None and instance.pk:
             self.fields["version"].required = True
             self.fields["version"].initial = instance.version
+        else:
+            del self.fields["reason"]
 
 
 class SiteForm(VersionedFormMixin, forms.ModelForm):

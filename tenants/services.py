@@ -17,6 +17,7 @@ from django.db.models import F
 from django.utils import timezone
 from django_otp import user_has_device
 
+from part11.audit import reason_for_change
 from qms.errors import StaleWrite
 from qms.validation import full_clean_by_field
 from tenants import rls, second_factor
@@ -59,6 +60,13 @@ def site_create(*, membership: Membership, **fields: Any) -> Site:
     return site
 
 
+def _require_reason(reason: str | None) -> str:
+    """Sites and products are effective from creation (no draft): every later change states why (Part 11)."""
+    if not reason or not reason.strip():
+        raise ValidationError({"reason": "State the reason for this change; it is kept in the audit trail."})
+    return reason.strip()
+
+
 def _versioned_save(obj: Any, changed: list[str], expected_version: int | None, precondition: bool) -> None:
     """Write ``changed`` only if the row is still at the version the caller read; bump the version.
 
@@ -78,14 +86,18 @@ def _versioned_save(obj: Any, changed: list[str], expected_version: int | None, 
 
 
 @transaction.atomic
-def site_update(*, membership: Membership, site: Site, expected_version: int | None = None,
-                precondition: bool = False, **changes: Any) -> Site:
+def site_update(*, membership: Membership, site: Site, reason: str | None = None,
+                expected_version: int | None = None, precondition: bool = False, **changes: Any) -> Site:
     _require(membership, Capability.MANAGE_MASTER_DATA)
     _require_owner(membership, site)
     changed = _apply(site, SITE_FIELDS, changes)
     if changed:
+        why = _require_reason(reason)
         full_clean_by_field(site)
-    _versioned_save(site, changed, expected_version, precondition)
+        with reason_for_change(why):
+            _versioned_save(site, changed, expected_version, precondition)
+    else:
+        _versioned_save(site, changed, expected_version, precondition)
     return site
 
 
@@ -102,14 +114,18 @@ def product_create(*, membership: Membership, **fields: Any) -> Product:
 
 
 @transaction.atomic
-def product_update(*, membership: Membership, product: Product, expected_version: int | None = None,
-                   precondition: bool = False, **changes: Any) -> Product:
+def product_update(*, membership: Membership, product: Product, reason: str | None = None,
+                   expected_version: int | None = None, precondition: bool = False, **changes: Any) -> Product:
     _require(membership, Capability.MANAGE_MASTER_DATA)
     _require_owner(membership, product)
     changed = _apply(product, PRODUCT_FIELDS, changes)
     if changed:
+        why = _require_reason(reason)
         full_clean_by_field(product)
-    _versioned_save(product, changed, expected_version, precondition)
+        with reason_for_change(why):
+            _versioned_save(product, changed, expected_version, precondition)
+    else:
+        _versioned_save(product, changed, expected_version, precondition)
     return product
 
 

@@ -150,6 +150,8 @@ class _ServiceFormView(ScopedPageMixin, FormView):
         data = {name: form.cleaned_data[name] for name in form.Meta.fields}
         if self.object is not None and "version" in form.fields:
             data["expected_version"] = form.cleaned_data["version"]
+        if self.object is not None and "reason" in form.fields:
+            data["reason"] = form.cleaned_data["reason"]
         try:
             if self.object is None:
                 saved = type(self).create_service(membership=self.membership, **data)

@@ -146,10 +146,11 @@ def sees(expect: dict[str | None, bool | int], method: str = "get") -> list[Case
             for actor, v in expect.items()]
 
 
-SITE_PUT = {"name": "Borealis Montreal", "country": "CA", "fei_number": "3012345678", "version": 1}
+SITE_PUT = {"name": "Borealis Montreal", "country": "CA", "fei_number": "3012345678", "version": 1,
+            "reason": "route matrix"}
 SITE_PAGE_POST = {**SITE_PUT, "is_active": "on"}
 PRODUCT_PUT = {"code": "NWB-9", "name": "Borvacimab", "dosage_form": "Infusion", "modality": "biologic",
-               "version": 1}
+               "version": 1, "reason": "route matrix"}
 PRODUCT_PAGE_POST = {**PRODUCT_PUT, "is_active": "on", "markets": ["US"]}
 
 
@@ -163,7 +164,7 @@ ROUTES: list[Route] = [
     Route("api:site-detail", detail("api:site-detail"), site, [
         *reads({"borealis.qa": 200, "northwind.qa": 200, "helix.qa": 404, "acme.qa": 404, "auditor": 404,
                 GRANTEE: 200, ANON: 401}),
-        *[Case(a, "patch", s, {"address": "Rue Sherbrooke 1200", "version": 1}) for a, s in {
+        *[Case(a, "patch", s, {"address": "Rue Sherbrooke 1200", "version": 1, "reason": "moved"}) for a, s in {
             "borealis.qa": 200, "northwind.qa": 403, "helix.qa": 404, "acme.qa": 404, GRANTEE: 403, ANON: 401}.items()],
         *[Case(a, "put", s, SITE_PUT) for a, s in {"borealis.qa": 200, "northwind.qa": 403, "acme.qa": 404,
                                                    ANON: 401}.items()],
@@ -179,7 +180,7 @@ ROUTES: list[Route] = [
     Route("api:product-detail", detail("api:product-detail"), product, [
         *reads({"northwind.qa": 200, "borealis.qa": 200, "helix.qa": 404, "acme.qa": 404, "auditor": 404,
                 GRANTEE: 200, ANON: 401}),
-        *[Case(a, "patch", s, {"dosage_form": "Concentrate", "version": 1}) for a, s in {
+        *[Case(a, "patch", s, {"dosage_form": "Concentrate", "version": 1, "reason": "new form"}) for a, s in {
             "northwind.qa": 200, "borealis.qa": 403, "helix.qa": 404, "acme.qa": 404, GRANTEE: 403, ANON: 401}.items()],
         *[Case(a, "put", s, PRODUCT_PUT) for a, s in {"northwind.qa": 200, "borealis.qa": 403, "acme.qa": 404,
                                                       ANON: 401}.items()],

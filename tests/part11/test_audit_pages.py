@@ -12,7 +12,7 @@ from tenants import services
 @pytest.fixture
 def changed(cast):
     services.site_update(membership=cast.memberships["acme.qa"], site=cast.sites["Acme Boston"],
-                         address="9 Harbor Way")
+                         address="9 Harbor Way", reason="site renumbered by the city")
     return cast.sites["Acme Boston"]
 
 

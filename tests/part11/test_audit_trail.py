@@ -1,6 +1,7 @@
 """The audit trail: captured in the database for every kind of write, append-only, hash-chained, scoped."""
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import ProgrammingError, connection, transaction
@@ -27,7 +28,8 @@ def events(table, record_id):
 def test_service_write_through_the_api_records_who_what_when_and_request(cast, api_for):
     site = cast.sites["Acme Boston"]
     response = api_for("acme.qa").patch(reverse("api:site-detail", args=[site.pk]),
-                                        {"address": "1 New Street", "version": site.version}, format="json")
+                                        {"address": "1 New Street", "version": site.version,
+                                         "reason": "site moved"}, format="json")
     assert response.status_code == 200
     event = events("tenants_site", site.pk)[-1]
     assert event.action == "update" and event.changes["address"][1] == "1 New Street"
@@ -62,10 +64,18 @@ def test_create_and_delete_record_all_fields(cast):
     assert deleted.action == "delete" and deleted.changes["name"] == ["Acme Raleigh", None]
 
 
-def test_reason_for_change_is_recorded(cast):
-    with transaction.atomic(), reason_for_change("CAPA-12: address corrected after site visit"):
-        services.site_update(membership=cast.memberships["acme.qa"], site=cast.sites["Acme Boston"], address="x")
-    assert events("tenants_site", cast.sites["Acme Boston"].pk)[-1].reason.startswith("CAPA-12")
+def test_reason_for_change_is_required_and_recorded(cast):
+    site = cast.sites["Acme Boston"]
+    with pytest.raises(ValidationError) as info:
+        services.site_update(membership=cast.memberships["acme.qa"], site=site, address="x")
+    assert "reason" in info.value.message_dict
+    assert Site.objects.get(pk=site.pk).address != "x" and not events("tenants_site", site.pk)[1:]
+    services.site_update(membership=cast.memberships["acme.qa"], site=Site.objects.get(pk=site.pk), address="x",
+                         reason="CAPA-12: address corrected after site visit")
+    assert events("tenants_site", site.pk)[-1].reason.startswith("CAPA-12")
+    with transaction.atomic(), reason_for_change("bulk correction, CC-88"):
+        Site.objects.filter(pk=site.pk).update(address="y")
+    assert events("tenants_site", site.pk)[-1].reason == "bulk correction, CC-88"
 
 
 def test_passwords_never_enter_the_trail(cast):
@@ -124,7 +134,8 @@ def test_trigger_refuses_changes_even_for_the_owner_and_the_chain_detects_tamper
 
 
 def test_partners_see_shared_events_others_see_nothing(cast):
-    services.site_update(membership=cast.memberships["acme.qa"], site=cast.sites["Acme Boston"], address="y")
+    services.site_update(membership=cast.memberships["acme.qa"], site=cast.sites["Acme Boston"], address="y",
+                         reason="test")
     for username, expected in (("acme.qa", True), ("borealis.qa", False), ("helix.qa", False)):
         membership = cast.memberships[username]
         with rls.scoped(rls.Context(user_id=membership.user_id, organization_id=membership.organization_id,

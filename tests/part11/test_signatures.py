@@ -133,4 +133,4 @@ def test_history_timeline_shows_signing(cast, client_for):
     signature = sign(cast, "northwind.qa", "review")
     body = client_for("northwind.qa").get(
         reverse("record-history", args=["tenants_partnership", signature.record_id])).content.decode()
-    assert f"Signature {signature.pk}" in body and "reviewed" in body
+    assert f"Signature {signature.pk}" in body and "Signed (reviewed)" in body

@@ -7,7 +7,7 @@ from tests.isolation import OwnerWriteAPICases, PartnerReadOnlyAPICases, ScopedA
 class TestSiteAPI(ScopedAPICases, PartnerReadOnlyAPICases, WrongRoleAPICases, OwnerWriteAPICases):
     basename = "site"
     owner, partner, outsider, wrong_role = "acme.qa", "helix.qa", "borealis.qa", "acme.operator"
-    patch = {"address": "1 New Street, Boston, MA", "version": 1}
+    patch = {"address": "1 New Street, Boston, MA", "version": 1, "reason": "site moved"}
 
     def make_object(self, cast: Cast):
         return cast.sites["Acme Boston"]
@@ -26,7 +26,7 @@ class TestSiteOutOfScopeForOtherSponsor(ScopedAPICases):
 class TestProductAPI(ScopedAPICases, PartnerReadOnlyAPICases, WrongRoleAPICases, OwnerWriteAPICases):
     basename = "product"
     owner, partner, outsider, wrong_role = "helix.qa", "acme.qa", "northwind.qa", "helix.viewer"
-    patch = {"dosage_form": "Film-coated tablet, 100 mg", "version": 1}
+    patch = {"dosage_form": "Film-coated tablet, 100 mg", "version": 1, "reason": "new strength"}
 
     def make_object(self, cast: Cast):
         return cast.products["HLX-101"]

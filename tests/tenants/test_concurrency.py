@@ -15,9 +15,9 @@ def test_etag_and_if_match(cast, api_for):
     url = reverse("api:site-detail", args=[cast.sites["Acme Boston"].pk])
     etag = client.get(url)["ETag"]
     assert etag == '"1"'
-    first = client.patch(url, {"address": "first"}, format="json", HTTP_IF_MATCH=etag)
+    first = client.patch(url, {"address": "first", "reason": "r"}, format="json", HTTP_IF_MATCH=etag)
     assert first.status_code == 200 and first["ETag"] == '"2"'
-    stale = client.patch(url, {"address": "second"}, format="json", HTTP_IF_MATCH=etag)
+    stale = client.patch(url, {"address": "second", "reason": "r"}, format="json", HTTP_IF_MATCH=etag)
     assert stale.status_code == 412
     body = stale.json()["error"]
     assert body["code"] == "precondition_failed" and body["current_version"] == 2 and "Nothing was saved" in \
@@ -28,8 +28,8 @@ def test_etag_and_if_match(cast, api_for):
 def test_version_field_conflict_is_409(cast, api_for):
     client = api_for("acme.qa")
     url = reverse("api:site-detail", args=[cast.sites["Acme Boston"].pk])
-    assert client.patch(url, {"address": "a", "version": 1}, format="json").status_code == 200
-    stale = client.patch(url, {"address": "b", "version": 1}, format="json")
+    assert client.patch(url, {"address": "a", "version": 1, "reason": "r"}, format="json").status_code == 200
+    stale = client.patch(url, {"address": "b", "version": 1, "reason": "r"}, format="json")
     assert stale.status_code == 409 and stale.json()["error"]["current_version"] == 2
     assert boston(cast).address == "a" and boston(cast).version == 2
 
@@ -47,7 +47,8 @@ def test_two_editors_on_the_page(cast, client_for):
     alice, bob = client_for("acme.qa"), client_for("acme.admin")
     assert 'name="version" value="1"' in alice.get(url).content.decode()
     assert 'name="version" value="1"' in bob.get(url).content.decode()
-    data = {"name": "Acme Boston", "country": "US", "fei_number": "3004567890", "is_active": "on", "version": 1}
+    data = {"name": "Acme Boston", "country": "US", "fei_number": "3004567890", "is_active": "on", "version": 1,
+            "reason": "corrected"}
     assert alice.post(url, {**data, "address": "Alice's address"}).status_code == 302
     response = bob.post(url, {**data, "address": "Bob's address"})
     assert response.status_code == 409
@@ -61,7 +62,7 @@ def test_concurrent_service_writes_cannot_both_win(cast):
     from qms.errors import StaleWrite
 
     first, second = boston(cast), boston(cast)  # two people read version 1
-    services.site_update(membership=cast.memberships["acme.qa"], site=first, address="one")
+    services.site_update(membership=cast.memberships["acme.qa"], site=first, address="one", reason="r")
     with pytest.raises(StaleWrite):
-        services.site_update(membership=cast.memberships["acme.admin"], site=second, address="two")
+        services.site_update(membership=cast.memberships["acme.admin"], site=second, address="two", reason="r")
     assert boston(cast).address == "one"
