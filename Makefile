@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test install browser lint typecheck check clean
+.PHONY: run test install browser lint typecheck check clean manage
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is required (python3.11, python3.12, ...)"; exit 1; }
@@ -24,6 +24,10 @@ run: $(STAMP)
 ## Run the whole test suite against real PostgreSQL, Redis and Chromium. Extra pytest arguments: ARGS="-k foo".
 test: $(STAMP) browser
 	$(BIN)/python -m qms.devstack test $(ARGS)
+
+## manage.py against the run command's data, e.g. make manage ARGS="verify_audit_trail"
+manage: $(STAMP)
+	$(BIN)/python -m qms.devstack manage $(ARGS)
 
 browser:
 	@scripts/ensure-chromium

