@@ -209,6 +209,18 @@ def tenant_table_policies(table: str, *, select: str, write: str | None, insert:
     return [migrations.RunSQL(forward, reverse)]
 
 
+def attached_record_policies(table: str) -> list[migrations.RunSQL]:
+    """Policies for rows attached to another record (files, signatures, exports, reviews): visible exactly where
+    that record is (``qms_row_visible`` asks the record's own table), written by the acting organization only for
+    a record it can see, never changed or deleted by tenants."""
+    return tenant_table_policies(
+        table,
+        select="organization_id = qms_org() OR qms_row_visible(record_table, record_id)",
+        write=None,
+        insert="organization_id = qms_org() AND qms_row_visible(record_table, record_id)",
+    )
+
+
 def replace_select_policy(table: str, select: str, previous: str) -> migrations.RunSQL:
     """Widen or narrow a table's visibility in a later migration (reversible to ``previous``)."""
 

@@ -5,7 +5,7 @@ from django.db import migrations
 
 from part11.audit import audited_table
 from part11.signing_sql import VOID_SQL, voids_signatures
-from tenants.rls import tenant_table_policies
+from tenants.rls import attached_record_policies
 
 
 class Migration(migrations.Migration):
@@ -13,12 +13,7 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.RunSQL(VOID_SQL, "DROP FUNCTION IF EXISTS qms_void_signatures()"),
-        *tenant_table_policies(
-            "part11_signature",
-            select="organization_id = qms_org() OR qms_row_visible(record_table, record_id)",
-            write=None,  # only the voiding trigger (as owner) changes a signature; nobody deletes one
-            insert="organization_id = qms_org() AND qms_row_visible(record_table, record_id)",
-        ),
+        *attached_record_policies("part11_signature"),
         audited_table("part11_signature"),
         # The demo signable record until the domain apps arrive: a partnership and what its content includes.
         voids_signatures("tenants_partnership", signed_table="tenants_partnership"),

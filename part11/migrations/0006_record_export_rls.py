@@ -3,18 +3,13 @@
 from django.db import migrations
 
 from part11.audit import audited_table
-from tenants.rls import tenant_table_policies
+from tenants.rls import attached_record_policies
 
 
 class Migration(migrations.Migration):
     dependencies = [("part11", "0005_record_exports")]
 
     operations = [
-        *tenant_table_policies(
-            "part11_recordexport",
-            select="organization_id = qms_org() OR qms_row_visible(record_table, record_id)",
-            write=None,
-            insert="organization_id = qms_org() AND qms_row_visible(record_table, record_id)",
-        ),
+        *attached_record_policies("part11_recordexport"),
         audited_table("part11_recordexport"),
     ]

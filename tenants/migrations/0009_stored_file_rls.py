@@ -2,7 +2,7 @@
 
 from django.db import migrations
 
-from tenants.rls import tenant_table_policies
+from tenants.rls import attached_record_policies
 
 ROW_VISIBLE_SQL = """
 CREATE OR REPLACE FUNCTION qms_row_visible(p_table text, p_id bigint) RETURNS boolean
@@ -26,10 +26,5 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.RunSQL(ROW_VISIBLE_SQL, "DROP FUNCTION IF EXISTS qms_row_visible(text, bigint)"),
-        *tenant_table_policies(
-            "tenants_storedfile",
-            select="organization_id = qms_org() OR qms_row_visible(record_table, record_id)",
-            write=None,  # files are never edited or deleted by tenants
-            insert="organization_id = qms_org() AND qms_row_visible(record_table, record_id)",
-        ),
+        *attached_record_policies("tenants_storedfile"),
     ]
