@@ -1,6 +1,7 @@
 """One filter definition for the audit-trail page, its CSV export and the API."""
 
 import django_filters
+from django.db.models import QuerySet
 
 from part11.models import RECORD_TYPE_CHOICES, AuditEvent
 
@@ -20,7 +21,7 @@ class AuditEventFilter(django_filters.FilterSet):
         model = AuditEvent
         fields = ["record_type", "record_id", "action", "actor", "since", "until", "reason"]
 
-    def filter_queryset(self, queryset):  # type: ignore[no-untyped-def]
+    def filter_queryset(self, queryset: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
         """A record's history includes the signing and voiding of its signatures."""
         from django.db.models import Q
 
@@ -38,7 +39,7 @@ class AuditEventFilter(django_filters.FilterSet):
                 queryset = self.filters[name].filter(queryset, value)
         return queryset
 
-    def filter_actor(self, queryset, name, value):  # type: ignore[no-untyped-def]
+    def filter_actor(self, queryset: QuerySet[AuditEvent], name: str, value: str) -> QuerySet[AuditEvent]:
         from django.db.models import Q
 
         from tenants.models import User

@@ -59,13 +59,12 @@ def two_factor(request: HttpRequest) -> HttpResponse:
             messages.success(request, "Second factor enrolled: future logins will ask for a code.")
             return HttpResponseRedirect(_next(request))
     if request.method == "POST" and request.POST.get("action") == "remove" and confirmed is not None:
-        membership = getattr(request, "membership", None)
-        if second_factor.required_for(membership):
-            error = "Your organization requires a second factor for your role; it cannot be removed."
-        elif second_factor.verify(user, request.POST.get("code", "")) is None:
-            error = "That code is not valid."
+        try:
+            second_factor.enrolment_remove(user=user, membership=getattr(request, "membership", None),
+                                           code=request.POST.get("code", ""))
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
         else:
-            TOTPDevice.objects.filter(user=user).delete()
             messages.success(request, "Second factor removed.")
             return redirect("two-factor")
     context: dict[str, Any] = {"confirmed": confirmed, "error": error, "next": _next(request),

@@ -78,6 +78,18 @@ def enrolment_confirm(*, user: User, code: str) -> TOTPDevice:
     return device
 
 
+@transaction.atomic
+def enrolment_remove(*, user: User, membership: Membership | None, code: str) -> None:
+    """Turn the second factor off, with a current code, unless the organization requires it for this role."""
+    if required_for(membership):
+        raise ValidationError({"code": "Your organization requires a second factor for your role; it cannot be "
+                                       "removed."})
+    if verify(user, code) is None:
+        raise ValidationError({"code": "That code is not valid."})
+    TOTPDevice.objects.filter(user=user).delete()
+    logger.info("second factor removed by %s", user.username)
+
+
 def qr_data_uri(device: TOTPDevice) -> str:
     """The otpauth:// URL as a standalone SVG image data URI (CSP allows data: images; no script involved)."""
     return segno.make(device.config_url, error="m").svg_data_uri(scale=5, border=2)

@@ -15,6 +15,7 @@ def grow(cast, n):
 
     from django.utils import timezone
 
+    from part11.models import Signature
     from tenants.models import AccessGrant, StoredFile
 
     now = timezone.now()
@@ -27,6 +28,10 @@ def grow(cast, n):
             organization=cast.orgs["helix"], grantor=cast.memberships["helix.qa"], grantor_label="Hannah (Helix)",
             grantee=cast.memberships["auditor"], grantee_label="auditor@helix", partnership=partnership,
             reason="growth", starts_at=now - dt.timedelta(hours=1), expires_at=now + dt.timedelta(days=1))
+        Signature.objects.create(
+            organization=cast.orgs["helix"], record_table="tenants_partnership", record_id=partnership.pk,
+            step="review", meaning="reviewed", signer=cast.users["helix.qa"], signer_membership=cast.memberships[
+                "helix.qa"], printed_name="Hannah Lindqvist", signed_at=now, content_hash="0" * 64, content={})
         StoredFile.objects.create(
             organization=cast.orgs["helix"], record_table="tenants_partnership", record_id=partnership.pk,
             original_name=f"f{i}.pdf", sha256=f"{i:064d}", size=10, mime_type="application/pdf",
@@ -47,7 +52,7 @@ ENDPOINTS = [
     ("acme.admin", "members"),
     ("helix.qa", "api:grant-list"), ("auditor", "api:grant-list"), ("helix.qa", "grants"),
     ("helix.qa", "api:file-list"), ("auditor", "api:partnership-list"), ("auditor", "api:site-list"),
-    ("helix.qa", "api:audit-event-list"), ("helix.qa", "audit-search"),
+    ("helix.qa", "api:audit-event-list"), ("helix.qa", "audit-search"), ("auditor", "api:signature-list"),
 ]
 
 
