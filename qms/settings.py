@@ -135,6 +135,7 @@ INSTALLED_APPS = [
     "qms",
     "tenants",
     "part11",
+    "clocks",
 ]
 
 MIDDLEWARE = [
@@ -310,6 +311,11 @@ try:
 except Exception as exc:
     raise ImproperlyConfigured(f"EMAIL_URL is not a valid e-mail URL: {exc}") from None
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="qms@localhost")
+# A dotted backend path overrides EMAIL_URL's (e.g. a test sink); the outbox sends through whichever is set.
+if env.str("EMAIL_BACKEND", default=""):
+    EMAIL_BACKEND = env.str("EMAIL_BACKEND")
+# Links in e-mails point here (no request exists when the worker sends a notification).
+QMS_BASE_URL = env.str("QMS_BASE_URL", default="http://localhost:8000").rstrip("/")
 
 # --- REST API ---------------------------------------------------------------------------------------------------
 
@@ -367,7 +373,17 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "qms.tasks.heartbeat", "schedule": 15.0},
     "expire-access-grants": {"task": "tenants.tasks.expire_access_grants", "schedule": 60.0},
+    # The clocks (clocks/sweep.py): fire due stages into the outbox, then deliver. Delivery also runs on its own
+    # schedule so that nothing waits on a lost enqueue (broker down at commit time, worker killed).
+    "clock-sweep": {"task": "clocks.tasks.sweep", "schedule": float(_int("QMS_SWEEP_INTERVAL", 60, minimum=1))},
+    "outbox-delivery": {"task": "clocks.tasks.deliver",
+                        "schedule": float(_int("QMS_SWEEP_INTERVAL", 60, minimum=1))},
 }
+# No task may run longer than this; the visibility timeout above is longer still.
+CELERY_TASK_TIME_LIMIT = _int("CELERY_TASK_TIME_LIMIT", 900, minimum=30)
+CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 15
+if CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] <= CELERY_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured("CELERY_VISIBILITY_TIMEOUT must be longer than CELERY_TASK_TIME_LIMIT")
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # /readyz fails when the last worker heartbeat is older than this many seconds.
 WORKER_HEARTBEAT_MAX_AGE = _int("WORKER_HEARTBEAT_MAX_AGE", 90, minimum=5)

@@ -23,7 +23,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
-from qms.errors import VersionRequired
+from qms.versioning import expected_version_from
 from tenants import files, grants, selectors, services
 from tenants import second_factor as second_factor_service
 from tenants.context import authenticated_user, resolve_acting_membership
@@ -217,18 +217,7 @@ class _MasterDataViewSet(
 
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:
         """Writes must name the version they read: If-Match (412 when stale) or ``version`` (409 when stale)."""
-        if_match = self.request.headers.get("If-Match", "").strip().strip('W/').strip('"')
-        version = self.request.data.get("version") if hasattr(self.request.data, "get") else None
-        if if_match:
-            expected, precondition = if_match, True
-        elif version is not None:
-            expected, precondition = version, False
-        else:
-            raise VersionRequired()
-        try:
-            expected_version = int(expected)
-        except (TypeError, ValueError):
-            raise serializers.ValidationError({"version": ["A version is a whole number."]}) from None
+        expected_version, precondition = expected_version_from(self.request)
         reason = self.request.data.get("reason") if hasattr(self.request.data, "get") else None
         serializer.instance = type(self).update_service(
             membership=self.acting, **{self.instance_kwarg: serializer.instance}, expected_version=expected_version,

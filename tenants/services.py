@@ -13,13 +13,12 @@ from typing import Any
 from django.contrib.auth import authenticate
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 from django_otp import user_has_device
 
 from part11.audit import reason_for_change
-from qms.errors import StaleWrite
 from qms.validation import full_clean_by_field
+from qms.versioning import versioned_save
 from tenants import rls, second_factor
 from tenants.models import Membership, MembershipToken, Product, Site, User
 from tenants.permissions import Capability, Role, can
@@ -67,24 +66,6 @@ def _require_reason(reason: str | None) -> str:
     return reason.strip()
 
 
-def _versioned_save(obj: Any, changed: list[str], expected_version: int | None, precondition: bool) -> None:
-    """Write ``changed`` only if the row is still at the version the caller read; bump the version.
-
-    A conditional UPDATE (``WHERE version = read``) so two people saving at once cannot both win.
-    """
-    read = obj.version if expected_version is None else expected_version
-    if expected_version is not None and expected_version != obj.version:
-        raise StaleWrite(obj.version, precondition=precondition)
-    if not changed:
-        return
-    values = {name: getattr(obj, name) for name in changed}
-    updated = type(obj).objects.filter(pk=obj.pk, version=read).update(**values, version=F("version") + 1)
-    if not updated:
-        current = type(obj).objects.filter(pk=obj.pk).values_list("version", flat=True).first() or obj.version
-        raise StaleWrite(current, precondition=precondition)
-    obj.version = read + 1
-
-
 @transaction.atomic
 def site_update(*, membership: Membership, site: Site, reason: str | None = None,
                 expected_version: int | None = None, precondition: bool = False, **changes: Any) -> Site:
@@ -95,9 +76,9 @@ def site_update(*, membership: Membership, site: Site, reason: str | None = None
         why = _require_reason(reason)
         full_clean_by_field(site)
         with reason_for_change(why):
-            _versioned_save(site, changed, expected_version, precondition)
+            versioned_save(site, changed, expected_version, precondition)
     else:
-        _versioned_save(site, changed, expected_version, precondition)
+        versioned_save(site, changed, expected_version, precondition)
     return site
 
 
@@ -123,9 +104,9 @@ def product_update(*, membership: Membership, product: Product, reason: str | No
         why = _require_reason(reason)
         full_clean_by_field(product)
         with reason_for_change(why):
-            _versioned_save(product, changed, expected_version, precondition)
+            versioned_save(product, changed, expected_version, precondition)
     else:
-        _versioned_save(product, changed, expected_version, precondition)
+        versioned_save(product, changed, expected_version, precondition)
     return product
 
 

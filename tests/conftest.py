@@ -33,7 +33,9 @@ def _test_code_in_system_context(request):
     afterwards, so what a request sees is exactly what row-level security lets its membership see.
     """
     names = request.fixturenames
-    transactional = "transactional_db" in names or "live_server" in names
+    marker = request.node.get_closest_marker("django_db")
+    transactional = ("transactional_db" in names or "live_server" in names
+                     or bool(marker and marker.kwargs.get("transaction")))
     if not (transactional or "db" in names):
         yield
         return

@@ -18,6 +18,9 @@ from tests.tenants.test_rls import GLOBAL_TABLES
 NOT_AUDITED = {
     "part11_auditevent": "the trail itself",
     "tenants_securityevent": "itself an append-only event log (to be folded into the trail)",
+    "clocks_deadlinestage": "derived from its audited deadline (due time, rule); firing is evidenced by the outbox",
+    "clocks_notification": "the outbox: operational delivery state; every e-mail try is in clocks_deliveryattempt",
+    "clocks_deliveryattempt": "itself the append-only record of delivery attempts (tenants cannot write it)",
 }
 
 
