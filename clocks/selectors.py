@@ -6,7 +6,11 @@ whose audience names my role in my organization, or that are assigned to me. Not
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import Exists, Model, OuterRef, Q, QuerySet
+
+from clocks.calendars import SPECS, CalendarCode
 
 from clocks.models import ClosureDay, Deadline, DeadlineAudience, DeadlineStage, Notification
 from tenants.models import Membership
@@ -66,3 +70,13 @@ def delivery_failures(*, membership: Membership) -> QuerySet[Notification]:
 
 def closure_list(*, membership: Membership) -> QuerySet[ClosureDay]:
     return ClosureDay.objects.filter(organization_id=membership.organization_id).select_related("created_by")
+
+
+def calendar_year(*, membership: Membership, code: str, year: int) -> dict[str, Any]:
+    """A calendar's non-working weekdays and weekend holidays of ``year``, with the organization's closures."""
+    from clocks.services import calendar_for
+
+    calendar = calendar_for(membership.organization_id, code)
+    return {"code": code, "name": CalendarCode(code).label, "time_zone": SPECS[code].time_zone, "year": year,
+            "days": [{"date": day, "name": name, "closure": closure}
+                     for day, name, closure in calendar.holidays_in_year(year)]}

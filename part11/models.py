@@ -18,7 +18,18 @@ RECORD_TYPES = {
     "tenants_membershiptoken": "API token", "tenants_accessgrant": "Access grant",
     "tenants_partnershipuserobjectpermission": "Grant permission", "tenants_storedfile": "Stored file",
     "part11_signature": "Signature", "part11_recordexport": "Record export", "part11_auditreview": "Audit review",
+    "clocks_closureday": "Closure day", "clocks_deadline": "Deadline", "clocks_deadlineaudience": "Deadline audience",
 }
+
+#: The page (URL name taking the record's pk) that shows each record type; notices and deadlines link there.
+RECORD_PAGES = {"tenants_partnership": "partnership-detail", "clocks_deadline": "deadline-detail"}
+
+
+def record_page_url(record_table: str, record_id: int | None) -> str | None:
+    from django.urls import reverse
+
+    name = RECORD_PAGES.get(record_table)
+    return reverse(name, args=[record_id]) if name and record_id is not None else None
 
 
 RECORD_TYPE_CHOICES = sorted(RECORD_TYPES.items())

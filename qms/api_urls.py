@@ -10,4 +10,5 @@ app_name = "api"
 urlpatterns = [
     path("", include("tenants.api_urls")),
     path("", include("part11.api_urls")),
+    path("", include("clocks.api_urls")),
 ]

@@ -26,5 +26,6 @@ urlpatterns = [
         SpectacularSwaggerSplitView.as_view(url_name="api-schema")), name="api-docs"),
     path("api/v1/", include("qms.api_urls")),
     path("", include("part11.urls")),
+    path("", include("clocks.urls")),
     path("", include("tenants.urls")),
 ]

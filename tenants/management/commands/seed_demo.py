@@ -87,6 +87,9 @@ class Command(BaseCommand):
         )
         admin.set_password(password)
         admin.save(update_fields=["password"])
+        from clocks.demo import seed_deadlines
+
+        seed_deadlines(orgs)
         self.stdout.write(self.style.SUCCESS(
             f"Demo data ready: {len(orgs)} organizations, {len(sites)} sites, {len(products)} products, "
             f"{len(demo.PARTNERSHIPS)} partnerships, {len(demo.USERS) + 1} users."
