@@ -245,7 +245,7 @@ def closure_add(*, membership: Membership, calendar: str, date: dt.date, reason:
     reason = _reason(reason)
     closure = ClosureDay(organization_id=membership.organization_id, calendar=calendar, date=date, reason=reason,
                          created_by_id=membership.user_id)
-    full_clean_by_field(closure, exclude=["organization", "created_by"])
+    full_clean_by_field(closure)
     with reason_for_change(f"closure day added: {reason}"):
         closure.save()
         _recompute_spanning(membership.organization_id, calendar, date, f"closure day {date} added: {reason}", now)

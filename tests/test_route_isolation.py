@@ -125,6 +125,36 @@ def audit_event(cast: Cast) -> Any:
     return AuditEvent.objects.filter(record_table="tenants_partnership", record_id=partnership(cast).pk).latest("seq")
 
 
+def deadline(cast: Cast) -> Any:
+    """Borealis owes Northwind a report: owned by Borealis, Northwind's QA roles in the audience."""
+    from tests.clocks.helpers import route_deadline
+
+    return route_deadline(cast)
+
+
+def notification(cast: Cast) -> Any:
+    """A reminder of that deadline in Borealis's QA approver's notification centre."""
+    from tests.clocks.helpers import notification_for
+
+    return notification_for(cast, "borealis.qa", deadline(cast))
+
+
+def failed_notification(cast: Cast) -> Any:
+    from tests.clocks.helpers import notification_for
+
+    return notification_for(cast, "borealis.qa", deadline(cast), email_state="failed")
+
+
+def closure(cast: Cast) -> Any:
+    from tests.clocks.helpers import closure_for
+
+    return closure_for(cast, "borealis")
+
+
+EXTEND = {"due_date": "2027-06-30", "reason": "route matrix: approved by the sponsor", "version": 1}
+CLOSURE = {"calendar": "us_federal", "date": "2026-12-24", "reason": "route matrix: federal closure"}
+EVERY_MEMBER = {"borealis.qa": 200, "helix.qa": 200, "acme.qa": 200, "auditor": 200}
+
 PDF = b"%PDF-1.7\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
@@ -287,6 +317,134 @@ ROUTES: list[Route] = [
     Route("api:signature-verify", detail("api:signature-verify"), signature, reads({
         "northwind.qa": 200, "borealis.qa": 200, "helix.qa": 404, "acme.qa": 404, "auditor": 404, GRANTEE: 200,
         ANON: 401})),
+    # Clocks: Borealis owns the deadline, Northwind is told; grants on the partnership do not extend to clocks.
+    Route("api:deadline-list", listing("api:deadline-list"), deadline, sees({
+        "borealis.qa": True, "northwind.qa": True, "borealis.admin": True, "helix.qa": False, "acme.qa": False,
+        "auditor": False, GRANTEE: False, ANON: 401})),
+    Route("api:deadline-mine", listing("api:deadline-mine"), deadline, sees({
+        "borealis.qa": True, "northwind.qa": True, "borealis.admin": False, "northwind.admin": False,
+        "helix.qa": False, "acme.qa": False, "auditor": False, ANON: 401})),
+    Route("api:deadline-detail", detail("api:deadline-detail"), deadline, reads({
+        "borealis.qa": 200, "northwind.qa": 200, "borealis.admin": 200, "helix.qa": 404, "acme.qa": 404,
+        "auditor": 404, GRANTEE: 404, ANON: 401})),
+    Route("api:deadline-extend", detail("api:deadline-extend"), deadline, [
+        Case(a, "post", s, EXTEND) for a, s in {
+            "borealis.qa": 200, "northwind.qa": 403, "borealis.admin": 403, "helix.qa": 404, "acme.qa": 404,
+            "auditor": 404, GRANTEE: 404, ANON: 401}.items()]),
+    Route("api:deadline-complete", detail("api:deadline-complete"), deadline, [
+        Case(a, "post", s) for a, s in {
+            "borealis.qa": 200, "northwind.qa": 403, "borealis.admin": 403, "helix.qa": 404, "acme.qa": 404,
+            "auditor": 404, ANON: 401}.items()]),
+    Route("api:deadline-cancel", detail("api:deadline-cancel"), deadline, [
+        Case(a, "post", s, {"reason": "route matrix"}) for a, s in {
+            "borealis.qa": 200, "northwind.qa": 403, "borealis.admin": 403, "helix.qa": 404, "acme.qa": 404,
+            "auditor": 404, ANON: 401}.items()]),
+    Route("api:notification-list", listing("api:notification-list"), notification, sees({
+        "borealis.qa": True, "borealis.admin": False, "northwind.qa": False, "helix.qa": False, "acme.qa": False,
+        "auditor": False, ANON: 401})),
+    Route("api:notification-detail", detail("api:notification-detail"), notification, reads({
+        "borealis.qa": 200, "borealis.admin": 404, "northwind.qa": 404, "helix.qa": 404, "acme.qa": 404,
+        "auditor": 404, ANON: 401})),
+    Route("api:notification-read", detail("api:notification-read"), notification, [
+        Case(a, "post", s) for a, s in {
+            "borealis.qa": 200, "borealis.admin": 404, "northwind.qa": 404, "helix.qa": 404, "acme.qa": 404,
+            "auditor": 404, ANON: 401}.items()]),
+    Route("api:notification-unread-count", listing("api:notification-unread-count"), notification,
+          reads({**EVERY_MEMBER, ANON: 401})),
+    Route("api:notification-read-all", listing("api:notification-read-all"), notification,
+          reads({**EVERY_MEMBER, ANON: 401}, method="post")),
+    Route("api:notification-failure-list", listing("api:notification-failure-list"), failed_notification, sees({
+        "borealis.admin": True, "northwind.admin": False, "helix.admin": False, "acme.admin": False,
+        "borealis.qa": 403, "auditor": 403, ANON: 401})),
+    Route("api:notification-failure-detail", detail("api:notification-failure-detail"), failed_notification, reads({
+        "borealis.admin": 200, "borealis.qa": 403, "northwind.admin": 404, "helix.admin": 404, "acme.admin": 404,
+        "auditor": 403, ANON: 401})),
+    Route("api:notification-failure-retry", detail("api:notification-failure-retry"), failed_notification, [
+        Case(a, "post", s) for a, s in {
+            "borealis.admin": 200, "borealis.qa": 403, "northwind.admin": 404, "helix.admin": 404,
+            "acme.admin": 404, "auditor": 403, ANON: 401}.items()]),
+    Route("api:closure-day-list", listing("api:closure-day-list"), closure, [
+        *sees({"borealis.qa": True, "borealis.admin": True, "northwind.qa": False, "helix.qa": False,
+               "acme.qa": False, "auditor": False, ANON: 401}),
+        Case("borealis.qa", "post", 201, CLOSURE),
+        Case("helix.viewer", "post", 403, CLOSURE),
+        Case("acme.operator", "post", 403, CLOSURE),
+        Case("auditor", "post", 403, CLOSURE),
+        Case(ANON, "post", 401, CLOSURE),
+    ]),
+    Route("api:closure-day-detail", detail("api:closure-day-detail"), closure, reads({
+        "borealis.qa": 200, "northwind.qa": 404, "helix.qa": 404, "acme.qa": 404, "auditor": 404, GRANTEE: 404,
+        ANON: 401})),
+    Route("api:closure-day-withdraw", detail("api:closure-day-withdraw"), closure, [
+        Case(a, "post", s, {"reason": "route matrix"}) for a, s in {
+            "borealis.qa": 200, "northwind.qa": 404, "helix.qa": 404, "acme.qa": 404, "auditor": 404,
+            ANON: 401}.items()]),
+    Route("api:calendar", lambda c, o: reverse("api:calendar", args=["us_federal"]), closure,
+          reads({**EVERY_MEMBER, ANON: 401})),
+    # --- Pages -------------------------------------------------------------------------------------------------
+    Route("my-deadlines", listing("my-deadlines"), deadline, sees({
+        "borealis.qa": True, "northwind.qa": True, "borealis.admin": False, "helix.qa": False, "acme.qa": False,
+        "auditor": False, GRANTEE: False, ANON: 302}), marker=lambda d: f'href="/deadlines/{d.pk}/"'),
+    Route("deadlines", listing("deadlines"), deadline, sees({
+        "borealis.qa": True, "northwind.qa": True, "borealis.admin": True, "helix.qa": False, "acme.qa": False,
+        "auditor": False, GRANTEE: False, ANON: 302}), marker=lambda d: f'href="/deadlines/{d.pk}/"'),
+    Route("deadline-detail", detail("deadline-detail"), deadline, reads({
+        "borealis.qa": 200, "northwind.qa": 200, "borealis.admin": 200, "helix.qa": 404, "acme.qa": 404,
+        "auditor": 404, GRANTEE: 404, ANON: 302})),
+    Route("deadline-extend", detail("deadline-extend"), deadline, [
+        *reads({"borealis.qa": 200, "northwind.qa": 403, "borealis.admin": 403, "helix.qa": 404, "acme.qa": 404,
+                "auditor": 404, ANON: 302}),
+        *[Case(a, "post", s, EXTEND) for a, s in {
+            "borealis.qa": 302, "northwind.qa": 403, "borealis.admin": 403, "helix.qa": 404, "acme.qa": 404,
+            "auditor": 404, ANON: 302}.items()],
+    ]),
+    Route("deadline-complete", detail("deadline-complete"), deadline, [
+        Case(a, "post", s) for a, s in {
+            "borealis.qa": 302, "northwind.qa": 403, "borealis.admin": 403, "helix.qa": 404, "acme.qa": 404,
+            "auditor": 404, ANON: 302}.items()]),
+    Route("deadline-cancel", detail("deadline-cancel"), deadline, [
+        *reads({"borealis.qa": 200, "northwind.qa": 403, "borealis.admin": 403, "helix.qa": 404, "acme.qa": 404,
+                "auditor": 404, ANON: 302}),
+        *[Case(a, "post", s, {"reason": "route matrix"}) for a, s in {
+            "borealis.qa": 302, "northwind.qa": 403, "helix.qa": 404, "acme.qa": 404, "auditor": 404,
+            ANON: 302}.items()],
+    ]),
+    Route("notifications", listing("notifications"), notification, sees({
+        "borealis.qa": True, "borealis.admin": False, "northwind.qa": False, "helix.qa": False, "acme.qa": False,
+        "auditor": False, ANON: 302}), marker=lambda n: f'data-testid="notification-{n.pk}"'),
+    Route("notification-badge", listing("notification-badge"), notification, reads({
+        **{a: 200 for a in EVERY_MEMBER}, ANON: 302})),
+    Route("notifications-read-all", listing("notifications-read-all"), notification, reads({
+        **{a: 302 for a in EVERY_MEMBER}, ANON: 302}, method="post")),
+    Route("notification-open", detail("notification-open"), notification, [
+        Case(a, "post", s) for a, s in {
+            "borealis.qa": 302, "borealis.admin": 404, "northwind.qa": 404, "helix.qa": 404, "acme.qa": 404,
+            "auditor": 404, ANON: 302}.items()]),
+    Route("notification-failures", listing("notification-failures"), failed_notification, sees({
+        "borealis.admin": True, "northwind.admin": False, "helix.admin": False, "acme.admin": False,
+        "borealis.qa": 403, "auditor": 403, ANON: 302}),
+        marker=lambda n: f'action="/notifications/failures/{n.pk}/retry/"'),
+    Route("notification-retry", detail("notification-retry"), failed_notification, [
+        Case(a, "post", s) for a, s in {
+            "borealis.admin": 302, "borealis.qa": 403, "northwind.admin": 404, "helix.admin": 404,
+            "acme.admin": 404, "auditor": 403, ANON: 302}.items()]),
+    Route("calendars", listing("calendars"), closure, sees({
+        "borealis.qa": True, "borealis.admin": True, "northwind.qa": False, "helix.qa": False, "acme.qa": False,
+        "auditor": False, ANON: 302}), marker=lambda c: c.reason),
+    Route("closure-add", listing("closure-add"), closure, [
+        Case("borealis.qa", "post", 302, CLOSURE),
+        Case("helix.viewer", "post", 403, CLOSURE),
+        Case("acme.operator", "post", 403, CLOSURE),
+        Case("auditor", "post", 403, CLOSURE),
+        Case(ANON, "post", 302, CLOSURE),
+    ]),
+    Route("closure-withdraw", detail("closure-withdraw"), closure, [
+        *reads({"borealis.qa": 200, "northwind.qa": 404, "helix.qa": 404, "acme.qa": 404, "auditor": 404,
+                ANON: 302}),
+        *[Case(a, "post", s, {"reason": "route matrix"}) for a, s in {
+            "borealis.qa": 302, "northwind.qa": 404, "helix.qa": 404, "acme.qa": 404, "auditor": 404,
+            ANON: 302}.items()],
+    ]),
     # --- Pages -------------------------------------------------------------------------------------------------
     Route("home", listing("home"), partnership, sees({
         "northwind.qa": True, "borealis.qa": True, "helix.qa": False, "acme.qa": False, "auditor": False,

@@ -36,6 +36,25 @@ def grow(cast, n):
             organization=cast.orgs["helix"], record_table="tenants_partnership", record_id=partnership.pk,
             original_name=f"f{i}.pdf", sha256=f"{i:064d}", size=10, mime_type="application/pdf",
             uploaded_by=cast.users["helix.qa"])
+        _grow_clocks(cast, now, i)
+
+
+def _grow_clocks(cast, now, i):
+    """A deadline Acme owes Helix, a notification and a failed e-mail to Acme's QA, a closure day for Acme."""
+    import datetime as dt
+
+    from clocks.models import ClosureDay, Notification
+    from tests.clocks.helpers import make_deadline
+
+    deadline = make_deadline(cast, now - dt.timedelta(minutes=i), label=f"growth {i}", now=now)
+    for state in ("pending", "failed"):
+        Notification.objects.create(
+            organization=cast.orgs["acme"], recipient=cast.memberships["acme.qa"], user=cast.users["acme.qa"],
+            deadline=deadline, record_table="clocks_deadline", record_id=deadline.pk, subject=f"growth {i}",
+            body="x", email_state=state)
+    ClosureDay.objects.create(organization=cast.orgs["acme"], calendar="us_federal",
+                              date=dt.date(2030, 1, 1) + dt.timedelta(days=deadline.pk),
+                              reason=f"growth {i}", created_by=cast.users["acme.qa"])
 
 
 def count(client, url):
@@ -53,6 +72,11 @@ ENDPOINTS = [
     ("helix.qa", "api:grant-list"), ("auditor", "api:grant-list"), ("helix.qa", "grants"),
     ("helix.qa", "api:file-list"), ("auditor", "api:partnership-list"), ("auditor", "api:site-list"),
     ("helix.qa", "api:audit-event-list"), ("helix.qa", "audit-search"), ("auditor", "api:signature-list"),
+    ("acme.qa", "api:deadline-list"), ("acme.qa", "api:deadline-mine"), ("helix.qa", "api:deadline-list"),
+    ("acme.qa", "my-deadlines"), ("acme.qa", "deadlines"), ("helix.qa", "my-deadlines"),
+    ("acme.qa", "api:notification-list"), ("acme.qa", "notifications"),
+    ("acme.admin", "api:notification-failure-list"), ("acme.admin", "notification-failures"),
+    ("acme.qa", "api:closure-day-list"), ("acme.qa", "calendars"),
 ]
 
 
