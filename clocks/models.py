@@ -141,6 +141,13 @@ class DeadlineAudience(models.Model):
         ordering = ["id"]
         constraints = [models.UniqueConstraint(fields=["deadline", "organization"], name="audience_once")]
 
+    def __str__(self) -> str:
+        return f"organization {self.organization_id}: {', '.join(self.roles)}"
+
+    @property
+    def role_labels(self) -> str:
+        return ", ".join(str(Role(role).label) for role in self.roles)
+
 
 class DeadlineStage(models.Model):
     class State(models.TextChoices):
@@ -164,6 +171,9 @@ class DeadlineStage(models.Model):
             models.Index(fields=["fire_at"], condition=Q(state="pending"), name="stage_pending_fire_at"),
             models.Index(fields=["deadline"], name="stage_deadline"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.label} at {self.fire_at:%Y-%m-%d %H:%M} UTC ({self.state})"
 
 
 class Notification(models.Model):
@@ -243,3 +253,6 @@ class DeliveryAttempt(models.Model):
     class Meta:
         ordering = ["attempted_at", "id"]
         indexes = [models.Index(fields=["notification"], name="attempt_notification")]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.outcome} at {self.attempted_at:%Y-%m-%d %H:%M:%S} UTC"

@@ -11,7 +11,6 @@ from typing import Any
 from django.db.models import Exists, Model, OuterRef, Q, QuerySet
 
 from clocks.calendars import SPECS, CalendarCode
-
 from clocks.models import ClosureDay, Deadline, DeadlineAudience, DeadlineStage, Notification
 from tenants.models import Membership
 

@@ -5,7 +5,8 @@ Both are idempotent: a second copy finds nothing left to claim. No deadline is e
 
 from celery import shared_task
 
-from clocks import delivery, sweep as clock_sweep
+from clocks import delivery
+from clocks import sweep as clock_sweep
 
 
 @shared_task(name="clocks.tasks.sweep", ignore_result=True)

@@ -39,9 +39,14 @@ def log(message: str) -> None:
 
 
 def free_port(preferred: int) -> int:
-    """``preferred`` if nothing listens there, else any free port the kernel offers."""
+    """``preferred`` if nothing listens there, else any free port the kernel offers.
+
+    SO_REUSEADDR, as the servers themselves bind: connections of a just-stopped server lingering in TIME_WAIT do
+    not make its port look taken (a restarted Redis comes back on the port its clients know).
+    """
     for candidate in (preferred, 0):
         with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 sock.bind(("127.0.0.1", candidate))
             except OSError:

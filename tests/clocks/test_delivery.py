@@ -103,7 +103,7 @@ def test_notification_centre_unread_count_and_reading_are_personal(cast, client_
     page = client_for("acme.qa").get(reverse("home")).content.decode()
     assert 'aria-label="Notifications: 1 unread"' in page
     badge = client_for("acme.qa").get(reverse("notification-badge")).content.decode()
-    assert '<span class="count">1</span>' in badge and 'hx-trigger="every 30s"' in badge
+    assert '<span class="count">1</span>' in badge and 'hx-trigger="every 30s, refresh"' in badge
     assert client.post(reverse("api:notification-read-all")).json() == {"unread": 0}
     assert api_for("helix.qa").get(reverse("api:notification-unread-count")).json() == {"unread": 2}
     # Opening a notification in the page marks it read and goes to the deadline.
@@ -121,3 +121,20 @@ def test_delivery_retry_refuses_a_notification_that_has_not_failed(cast):
     acme = next(n for n in notifications if n.recipient.user.username == "acme.qa")
     with pytest.raises(ValidationError, match="Only a failed e-mail"):
         services.delivery_retry(membership=cast.memberships["acme.admin"], notification=acme)
+
+
+def test_a_failed_enqueue_is_logged_and_the_outbox_row_waits_for_the_periodic_delivery(cast, monkeypatch, caplog):
+    """The broker refusing the enqueue at commit time (the world outside) loses nothing: the row stays pending."""
+    from kombu.exceptions import OperationalError
+
+    from clocks import dispatch, tasks
+
+    def refuse(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(tasks.deliver, "apply_async", refuse)
+    dispatch._enqueue()
+    assert "could not enqueue outbox delivery" in caplog.text
+    _, notifications = _due_notifications(cast)
+    assert {n.email_state for n in notifications} == {"pending"}
+    assert delivery.deliver_pending().sent == 4
