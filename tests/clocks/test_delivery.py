@@ -138,3 +138,17 @@ def test_a_failed_enqueue_is_logged_and_the_outbox_row_waits_for_the_periodic_de
     _, notifications = _due_notifications(cast)
     assert {n.email_state for n in notifications} == {"pending"}
     assert delivery.deliver_pending().sent == 4
+
+
+def test_platform_admin_sees_every_organizations_permanent_failures(cast, settings, client):
+    from tests.factories import UserFactory
+
+    settings.EMAIL_BACKEND = "tests.clocks.mailbackends.RefusingBackend"
+    _due_notifications(cast)
+    delivery.deliver_pending()
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    page = client.get("/admin/clocks/notification/?email_state__exact=failed").content.decode()
+    assert "4 notifications" in page and "SMTPRecipientsRefused" in page
+    failed = Notification.objects.filter(email_state="failed").first()
+    detail = client.get(f"/admin/clocks/notification/{failed.pk}/change/").content.decode()
+    assert "Failed permanently" in detail and "No such user" in detail
