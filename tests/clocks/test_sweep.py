@@ -152,3 +152,47 @@ def test_two_sweeps_racing_in_two_processes_produce_each_notification_once(cast)
     assert Notification.objects.filter(deadline__in=deadlines).count() == 240
     pairs = Notification.objects.filter(deadline__in=deadlines).values_list("stage_id", "recipient_id")
     assert len(set(pairs)) == 240
+
+
+STALLED = textwrap.dedent("""
+    import os, sys, time, django
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "qms.settings")
+    django.setup()
+    from django.conf import settings
+    from django.db import connection, transaction
+    settings.DATABASES["default"]["NAME"] = sys.argv[1]
+    connection.settings_dict["NAME"] = sys.argv[1]
+    import datetime as dt
+    from clocks.sweep import SWEEP_SQL
+    from tenants import rls
+    with transaction.atomic(), rls.system_context("test: a sweep that dies before its commit"):
+        with connection.cursor() as cursor:
+            cursor.execute(SWEEP_SQL, {"now": dt.datetime.fromisoformat(sys.argv[2]), "batch": 1000})
+            print(*cursor.fetchone(), flush=True)
+        time.sleep(120)  # killed here, mid-sweep, its claims and outbox rows uncommitted
+""")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sweep_killed_before_its_commit_loses_nothing_and_blocks_nobody(cast):
+    import signal
+
+    now = timezone.now()
+    deadlines = [deadline_due_at(cast, now - dt.timedelta(minutes=1), partner=None, now=now - dt.timedelta(hours=2))
+                 for _ in range(8)]
+    stalled = subprocess.Popen([sys.executable, "-c", STALLED, connection.settings_dict["NAME"], now.isoformat()],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = stalled.stdout.readline()
+        assert line.split() == ["16", "8", "16"], stalled.stderr.read() if not line else line
+        # While it holds its claims, another sweep skips them rather than waiting or firing them twice.
+        assert sweep(now=now).stages == 0
+        assert not Notification.objects.filter(deadline__in=deadlines).exists()
+    finally:
+        stalled.send_signal(signal.SIGKILL)
+        stalled.wait(10)
+    # The killed sweep's work was never committed: the next sweep does all of it, once.
+    result = sweep(now=now)
+    assert (result.stages, result.missed, result.notifications) == (16, 8, 16)
+    assert Deadline.objects.filter(pk__in=[d.pk for d in deadlines], state="missed").count() == 8
+    assert sweep(now=now).stages == 0
