@@ -184,7 +184,7 @@ def test_a_sweep_killed_before_its_commit_loses_nothing_and_blocks_nobody(cast):
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = stalled.stdout.readline()
-        assert line.split() == ["16", "8", "16"], stalled.stderr.read() if not line else line
+        assert line.split() == ["16", "8", "16"], line or stalled.stderr.read()
         # While it holds its claims, another sweep skips them rather than waiting or firing them twice.
         assert sweep(now=now).stages == 0
         assert not Notification.objects.filter(deadline__in=deadlines).exists()
