@@ -138,20 +138,37 @@ class DeadlineCancelView(_DeadlineAction):
         return self.done(deadline, "Deadline cancelled.")
 
 
-class DeadlineCompleteView(ScopedPageMixin, SingleObjectMixin, View):
-    selector = selectors.deadline_list
+class _ObjectAction(ScopedPageMixin, SingleObjectMixin, View):
+    """A POST button on one visible object: run ``act``; a refusal (ValidationError) comes back as a message."""
+
     writes = True
-    write_capability = Capability.AUTHOR_QUALITY_RECORDS
     http_method_names = ["post"]
 
+    def act(self, obj: Any) -> HttpResponse:
+        raise NotImplementedError
+
+    def refused(self, obj: Any) -> HttpResponse:
+        raise NotImplementedError
+
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        deadline = self.get_object()
+        obj = self.get_object()
         try:
-            services.deadline_complete(deadline=deadline, membership=self.membership)
+            return self.act(obj)
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
-            return redirect("deadline-detail", pk=deadline.pk)
-        messages.success(request, "Marked met late." if deadline.completed_late else "Marked met.")
+            return self.refused(obj)
+
+
+class DeadlineCompleteView(_ObjectAction):
+    selector = selectors.deadline_list
+    write_capability = Capability.AUTHOR_QUALITY_RECORDS
+
+    def act(self, deadline: Deadline) -> HttpResponse:
+        services.deadline_complete(deadline=deadline, membership=self.membership)
+        messages.success(self.request, "Marked met late." if deadline.completed_late else "Marked met.")
+        return redirect("deadline-detail", pk=deadline.pk)
+
+    def refused(self, deadline: Deadline) -> HttpResponse:
         return redirect("deadline-detail", pk=deadline.pk)
 
 
@@ -175,16 +192,14 @@ class NotificationBadgeView(ScopedPageMixin, View):
         return render(request, "clocks/_badge.html", {"unread": selectors.unread_count(membership=self.membership)})
 
 
-class NotificationOpenView(ScopedPageMixin, SingleObjectMixin, View):
+class NotificationOpenView(_ObjectAction):
     """Open a notification: mark it read and go to what it is about."""
 
     selector = selectors.notification_list
-    writes = True
     write_capability = Capability.VIEW
-    http_method_names = ["post"]
 
-    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        notification = services.notification_mark_read(membership=self.membership, notification=self.get_object())
+    def act(self, notification: Any) -> HttpResponse:
+        services.notification_mark_read(membership=self.membership, notification=notification)
         return redirect(notification_link(notification))
 
 
@@ -206,21 +221,17 @@ class DeliveryFailureListView(ScopedPageMixin, ListView):
     paginate_by = 50
 
 
-class DeliveryRetryView(ScopedPageMixin, SingleObjectMixin, View):
+class DeliveryRetryView(_ObjectAction):
     selector = selectors.delivery_failures
     read_capability = Capability.MANAGE_MEMBERS
-    writes = True
     write_capability = Capability.MANAGE_MEMBERS
-    http_method_names = ["post"]
 
-    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        notification = self.get_object()
-        try:
-            services.delivery_retry(membership=self.membership, notification=notification)
-        except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
-        else:
-            messages.success(request, f"Queued again for {notification.user.email}.")
+    def act(self, notification: Any) -> HttpResponse:
+        services.delivery_retry(membership=self.membership, notification=notification)
+        messages.success(self.request, f"Queued again for {notification.user.email}.")
+        return redirect("notification-failures")
+
+    def refused(self, notification: Any) -> HttpResponse:
         return redirect("notification-failures")
 
 
