@@ -28,7 +28,7 @@ class AttemptInline(admin.TabularInline):
     extra = 0
     can_delete = False
     readonly_fields = ["attempted_at", "channel", "outcome", "error", "worker"]
-    fields = readonly_fields
+    fields = ["attempted_at", "channel", "outcome", "error", "worker"]
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
