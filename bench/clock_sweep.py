@@ -5,6 +5,7 @@ Usage (with the development services exported, ``source /tmp/env.sh`` or the ``e
 
     python bench/clock_sweep.py [--open 1000000 --due 10000 --baseline-open 1000 --repeat 3 --db qms_clock_bench]
     python bench/clock_sweep.py --quick          # 20,000 open / 1,000 due: a smoke run of well under a minute
+    python bench/clock_sweep.py --outbox-index   # the same with a candidate outbox index (see below)
 
 It never writes to the development database: it creates its own database (``--db``, owned by the owner role of
 ``DATABASE_OWNER_URL``, on the same server), migrates it and builds the demo cast of ``tests.factories.build_cast``
@@ -24,8 +25,13 @@ in it once, and leaves it in place for the next run (``--drop`` drops it at the 
    (row-level security forced, audit trigger firing), with Django's locmem e-mail backend;
 3. resets what the sweep and delivery changed (stages back to pending, deadlines back to open, outbox emptied;
    triggers disabled for the reset only), ``VACUUM ANALYZE``s, and repeats (``--repeat``, median reported);
-4. runs ``EXPLAIN (ANALYZE, BUFFERS)`` on the sweep's claim query and on the whole first batch statement, in a
+4. runs ``EXPLAIN (ANALYZE, BUFFERS)`` on the sweep's claim query and on one whole batch statement, and (in the
+   first run, between the two timings) on the delivery's claim query with the whole outbox pending, each in a
    transaction that is rolled back.
+
+``--outbox-index`` is a what-if, not the schema: it adds an index on ``clocks_notification (next_attempt_at, id)
+WHERE email_state = 'pending'`` to the bench database for the run (dropped at the end), the order the delivery
+claims in, to compare the delivery with and without it.
 
 The scenarios: *large* (``--open`` open deadlines of which ``--due`` are due), *baseline* (the same ``--due`` due
 deadlines plus only ``--baseline-open`` not-due ones: the same due work, ~1000x less open work) and *literal*
@@ -61,6 +67,8 @@ AUDITED = ("clocks_deadline", "clocks_deadlineaudience")
 #: The sweep's time: every generated fire time is relative to it, and the sweep and delivery run "at" it.
 T0 = dt.datetime(2026, 3, 2, 14, 0, tzinfo=dt.UTC)
 QA_ROLES = ["qa_approver", "qa_reviewer"]
+#: The what-if index of ``--outbox-index`` (not in the schema).
+OUTBOX_INDEX = "bench_outbox_pending_id"
 
 # --- Generation SQL (the owner role; %(...)s parameters) ---------------------------------------------------------
 
@@ -127,6 +135,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--db", default="qms_clock_bench", help="the bench database (created if missing)")
     parser.add_argument("--drop", action="store_true", help="drop the bench database at the end")
     parser.add_argument("--no-literal", action="store_true", help="skip the literal small scenario")
+    parser.add_argument("--outbox-index", action="store_true",
+                        help="what-if: add the index clocks_notification (next_attempt_at, id) WHERE email_state = "
+                             "'pending' to the bench database for this run (dropped at the end)")
     parser.add_argument("--quick", action="store_true", help="smoke run: --open 20000 --due 1000, 2 repeats")
     args = parser.parse_args(argv)
     if args.quick:
@@ -342,12 +353,15 @@ class Scenario:
     runs: list[Run] = field(default_factory=list)
     claim_plan: str = ""
     batch_plan: str = ""
+    outbox_plan: str = ""
 
     def median(self, attribute: str) -> float:
         return statistics.median(getattr(run, attribute) for run in self.runs)
 
 
-def timed_run(batch: int) -> Run:
+def timed_run(batch: int, scenario: Scenario | None = None) -> Run:
+    """One timed sweep, then one timed delivery of what it wrote. With ``scenario``, also EXPLAIN the delivery's
+    claim query with the whole outbox pending (between the two timings)."""
     from django.core import mail
     from django.db import connection
 
@@ -363,6 +377,10 @@ def timed_run(batch: int) -> Run:
     result = sweep(now=T0, batch=batch)
     sweep_s = time.perf_counter() - start
     batches = ENQUEUED[0]
+    if scenario is not None:
+        scenario.outbox_plan = explain_outbox()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
     start = time.perf_counter()
     delivered = deliver_pending(now=T0, time_budget=float("inf"))
     delivery_s = time.perf_counter() - start
@@ -372,6 +390,26 @@ def timed_run(batch: int) -> Run:
     audit = deadline_audit_events() - before
     return Run(sweep_s, result.stages, result.missed, result.notifications, delivery_s, delivered.sent, audit,
                batches)
+
+
+def explain_outbox() -> str:
+    """EXPLAIN (ANALYZE, BUFFERS) of the query each delivery transaction starts with (it mirrors
+    ``clocks.delivery._deliver_one``), rolled back."""
+    from django.db import connection, transaction
+
+    from clocks.models import Notification
+    from tenants import rls
+
+    with transaction.atomic(), rls.system_context("bench: explain the outbox claim"):
+        query = (Notification.objects.select_for_update(skip_locked=True, of=("self",)).select_related("user")
+                 .filter(email_state=Notification.Email.PENDING, next_attempt_at__lte=T0)
+                 .order_by("next_attempt_at", "id")[:1])
+        sql, params = query.query.get_compiler(connection.alias).as_sql()
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+        transaction.set_rollback(True)
+    return plan
 
 
 def explain(batch: int) -> tuple[str, str]:
@@ -408,7 +446,7 @@ def measure(scenario: Scenario, orgs: list[int], args: argparse.Namespace, batch
         if index:
             reset()
         scenario.pending = check_ready(scenario.due)
-        run = timed_run(batch)
+        run = timed_run(batch, scenario if index == 0 else None)
         scenario.runs.append(run)
         print(f"run {index + 1}: sweep {run.sweep_s:.3f} s ({run.stages:,} stages fired, {run.missed:,} missed, "
               f"{run.notifications:,} notifications, {run.audit_events:,} audit events, {run.batches} batches "
@@ -434,6 +472,18 @@ def server_facts() -> list[str]:
             cursor.execute(f"SHOW {name}")
             settings.append(f"{name}={cursor.fetchone()[0]}")
     return [f"server: {version}", "settings: " + ", ".join(settings), f"cores: {os.cpu_count()}"]
+
+
+def plan_summary(plan: str) -> str:
+    """Execution time, audit-trigger time and the top node's buffers (and any sort) of one EXPLAIN ANALYZE."""
+    facts = []
+    for pattern in (r"Execution Time: [\d.]+ ms", r"Trigger clocks_deadline_audit on \S+: time=[\d.]+ calls=\d+",
+                    r"Buffers: [^\n]+", r"Sort Method: [^\n]+", r"(?:Index|Bitmap Index) Scan (?:using|on) "
+                    r"(?:stage_pending_fire_at|outbox_pending|bench_outbox_pending_id)"):
+        match = re.search(pattern, plan)
+        if match:
+            facts.append(match.group(0).strip())
+    return "; ".join(facts)
 
 
 def report(scenarios: list[Scenario], args: argparse.Namespace, batch: int, total_s: float) -> None:
@@ -470,16 +520,24 @@ def report(scenarios: list[Scenario], args: argparse.Namespace, batch: int, tota
     lines = [
         f"# Clock sweep bench, {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, database {args.db}",
         *server_facts(),
-        f"sweep batch {batch}; median of {args.repeat} runs per scenario; every due stage is a 'due' point whose "
-        f"audience (owner organization, roles {', '.join(QA_ROLES)}) has one active member",
+        f"sweep batch {batch}; median of {args.repeat} runs per scenario; "
+        f"what-if outbox index {OUTBOX_INDEX}: {'ADDED' if args.outbox_index else 'no (schema as migrated)'}",
+        f"every due stage is a 'due' point whose audience (owner organization, roles {', '.join(QA_ROLES)}) has "
+        "one active member: one notification per due stage",
         "", *table, "", *ratios,
         "", "runs (sweep s / delivery s): " + "; ".join(
             f"{s.name}: " + ", ".join(f"{r.sweep_s:.3f}/{r.delivery_s:.3f}" for r in s.runs) for s in scenarios),
     ]
+    lines += ["", "EXPLAIN (ANALYZE, BUFFERS) summaries (full plans of the large scenario below):"]
     for s in scenarios:
-        lines += ["", f"--- EXPLAIN (ANALYZE, BUFFERS) claim query, {s.name} ---", s.claim_plan]
-    lines += ["", f"--- EXPLAIN (ANALYZE, BUFFERS) whole batch statement (rolled back), {large.name} ---",
-              large.batch_plan, "", f"total {total_s:.0f} s"]
+        lines += [f"  {s.name}: sweep claim query: {plan_summary(s.claim_plan)}",
+                  f"  {s.name}: one whole sweep batch: {plan_summary(s.batch_plan)}",
+                  f"  {s.name}: delivery claim, whole outbox pending: {plan_summary(s.outbox_plan)}"]
+    for title, plan in (("sweep claim query", large.claim_plan),
+                        ("one whole sweep batch statement (rolled back)", large.batch_plan),
+                        ("delivery claim query with the whole outbox pending (rolled back)", large.outbox_plan)):
+        lines += ["", f"--- EXPLAIN (ANALYZE, BUFFERS) {title}, {large.name} ---", plan]
+    lines += ["", f"total {total_s:.0f} s"]
     print("\n".join(lines))
 
 
@@ -501,8 +559,15 @@ def main(argv: list[str]) -> int:
         scenarios.append(Scenario("literal", args.baseline_open, literal_due))
     scenarios += [Scenario("baseline", args.baseline_open + args.due, args.due),
                   Scenario("large", args.open, args.due)]
-    for scenario in scenarios:
-        measure(scenario, orgs, args, batch)
+    if args.outbox_index:
+        owner_sql([(f"CREATE INDEX IF NOT EXISTS {OUTBOX_INDEX} ON clocks_notification (next_attempt_at, id) "
+                    "WHERE email_state = 'pending'", {})])
+    try:
+        for scenario in scenarios:
+            measure(scenario, orgs, args, batch)
+    finally:
+        if args.outbox_index:
+            owner_sql([(f"DROP INDEX IF EXISTS {OUTBOX_INDEX}", {})])
     report(scenarios, args, batch, time.perf_counter() - began)
     if args.drop:
         drop_bench_database(args)

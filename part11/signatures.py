@@ -43,6 +43,10 @@ class SignatureRule:
     different_from: tuple[str, ...] = ()
     #: The signer must first have marked the record's audit trail reviewed up to its latest change.
     requires_audit_review: bool = False
+    #: The organization whose member signs this step (a jointly owned record: "the sponsor's approval").
+    signer_organization: Callable[[Any], int] | None = None
+    #: Why the record cannot be signed for this step in its current state (None: it can).
+    precondition: Callable[[Any], str | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,8 @@ class Signable:
     selector: Callable[..., QuerySet[Any]]
     canonical: Callable[[Any], dict[str, Any]]
     rules: tuple[SignatureRule, ...] = field(default_factory=tuple)
+    #: Runs in the signing transaction after the signature is stored (e.g. the last approval moves the state).
+    on_signed: Callable[[Any, Signature], None] | None = None
 
     @property
     def table(self) -> str:
@@ -68,8 +74,10 @@ REGISTRY: dict[str, Signable] = {}
 SIGNABLE_CHOICES = [("tenants_partnership", "Partnership")]
 
 
-def register(signable: Signable) -> None:
+def register(signable: Signable, label: str | None = None) -> None:
     REGISTRY[signable.table] = signable
+    if label and signable.table not in dict(SIGNABLE_CHOICES):
+        SIGNABLE_CHOICES.append((signable.table, label))
 
 
 def signable_for(table: str) -> Signable:
@@ -127,6 +135,10 @@ def sign(*, request: Any, membership: Membership, record: models.Model, step: st
     if not can(membership, rule.capability):
         raise PermissionDenied(f"Your role ({membership.get_role_display()}) may not sign with the meaning "
                                f"“{rule.meaning}”.")
+    if rule.signer_organization is not None and rule.signer_organization(record) != membership.organization_id:
+        raise PermissionDenied(f"“{rule.label}” is signed by the other party's quality unit.")
+    if rule.precondition is not None and (refusal := rule.precondition(record)):
+        raise ValidationError({"step": refusal})
     _check_credentials(request, membership, password, otp)
     with transaction.atomic():
         live = signatures_of(record).filter(voided_at__isnull=True)
@@ -135,18 +147,21 @@ def sign(*, request: Any, membership: Membership, record: models.Model, step: st
             raise ValidationError({"step": f"This step needs a live “{missing[0]}” signature first."})
         if live.filter(meaning__in=rule.different_from, signer=membership.user).exists():
             raise ValidationError({"step": "The same person may not sign both steps (two-person rule)."})
-        if live.filter(meaning=rule.meaning, signer=membership.user).exists():
+        if live.filter(step=rule.step, signer=membership.user).exists():
             raise ValidationError({"step": "You have already signed this step."})
         if rule.requires_audit_review and not audit_trail_reviewed(membership=membership, record=record):
             raise ValidationError({"step": "Review the record's audit trail first (History → Mark audit trail "
                                            "reviewed): it changed since you last reviewed it."})
         content = content_of(record)
-        return Signature.objects.create(
+        signature = Signature.objects.create(
             organization_id=membership.organization_id, record_table=signable.table, record_id=record.pk,
             step=rule.step, meaning=rule.meaning, signer=membership.user, signer_membership=membership,
             printed_name=membership.user.printed_name, signed_at=timezone.now(),
             content_hash=hashlib.sha256(canonical_json(content).encode()).hexdigest(), content=content,
         )
+        if signable.on_signed is not None:
+            signable.on_signed(record, signature)
+        return signature
 
 
 @dataclass(frozen=True)

@@ -136,6 +136,7 @@ INSTALLED_APPS = [
     "tenants",
     "part11",
     "clocks",
+    "agreements",
 ]
 
 MIDDLEWARE = [

@@ -60,11 +60,20 @@ def owner_organization_id(obj: Model) -> int | None:
     return getattr(obj, f"{field}_id")
 
 
+def owned_by(obj: Model, organization_id: int) -> bool:
+    """Whether ``organization_id`` owns ``obj``: its ``owner_field``, or one of the owners of a jointly owned record
+    (a quality agreement belongs to both parties: ``owner_organization_ids()``)."""
+    joint = getattr(obj, "owner_organization_ids", None)
+    if joint is not None:
+        return organization_id in joint()
+    return owner_organization_id(obj) == organization_id
+
+
 def check_write(membership: Membership, capability: Capability | None, obj: Model | None) -> None:
     """Raise PermissionDenied unless ``membership`` may write ``obj`` (or create, when ``obj`` is None)."""
     if capability is None or not can(membership, capability):
         raise PermissionDenied(f"Your role ({membership.get_role_display()}) may not do this.")
-    if obj is not None and owner_organization_id(obj) != membership.organization_id:
+    if obj is not None and not owned_by(obj, membership.organization_id):
         raise PermissionDenied(PARTNER_READ_ONLY)
 
 
