@@ -49,7 +49,7 @@ def raci_findings(rows: list[RaciRow]) -> list[Finding]:
                                     f"{row.activity_name}: both parties hold exactly the same roles "
                                     f"({row.sponsor}); say who does what."))
     for party in ("sponsor", "cmo"):
-        if rows and all("R" in getattr(r, party) and "A" in getattr(r, party) for r in rows):
+        if len(rows) > 1 and all("R" in getattr(r, party) and "A" in getattr(r, party) for r in rows):
             name = "the sponsor" if party == "sponsor" else "the CMO"
             findings.append(Finding("raci_rubber_stamp", "raci",
                                     f"{name.capitalize()} is Responsible and Accountable for every activity: "
