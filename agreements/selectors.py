@@ -42,6 +42,11 @@ def consent_list(*, membership: Membership) -> QuerySet[SubcontractorConsent]:
             .select_related("sponsor", "cmo", "created_by"))
 
 
+def consent_list_for(partnership_id: int) -> QuerySet[SubcontractorConsent]:
+    """The register of one partnership (the caller already holds something of it that it may see)."""
+    return SubcontractorConsent.objects.filter(partnership_id=partnership_id).order_by("subcontractor", "site")
+
+
 def activity_catalogue(*, membership: Membership) -> QuerySet[GmpActivity]:
     """The standard activities and the organization's own."""
     return GmpActivity.objects.filter(Q(organization__isnull=True) | Q(organization_id=membership.organization_id))

@@ -19,10 +19,15 @@ RECORD_TYPES = {
     "tenants_partnershipuserobjectpermission": "Grant permission", "tenants_storedfile": "Stored file",
     "part11_signature": "Signature", "part11_recordexport": "Record export", "part11_auditreview": "Audit review",
     "clocks_closureday": "Closure day", "clocks_deadline": "Deadline", "clocks_deadlineaudience": "Deadline audience",
+    "agreements_qualityagreement": "Quality agreement", "agreements_agreementsection": "Agreement section",
+    "agreements_racirow": "RACI row", "agreements_notificationwindow": "Notification window",
+    "agreements_datasharingterm": "Data-sharing term", "agreements_subcontractorconsent": "Subcontractor consent",
+    "agreements_gmpactivity": "GMP activity",
 }
 
 #: The page (URL name taking the record's pk) that shows each record type; notices and deadlines link there.
-RECORD_PAGES = {"tenants_partnership": "partnership-detail", "clocks_deadline": "deadline-detail"}
+RECORD_PAGES = {"tenants_partnership": "partnership-detail", "clocks_deadline": "deadline-detail",
+                "agreements_qualityagreement": "agreement-detail"}
 
 
 def record_page_url(record_table: str, record_id: int | None) -> str | None:

@@ -20,7 +20,11 @@ from part11.signatures import content_of, signable_for, signatures_of
 from tenants.models import Membership, StoredFile
 
 
-def record_pdf(*, membership: Membership, record: models.Model, base_url: str) -> tuple[bytes, RecordExport]:
+def record_pdf(*, membership: Membership, record: models.Model, base_url: str,
+               template: str = "part11/record_pdf.html", extra: dict[str, Any] | None = None
+               ) -> tuple[bytes, RecordExport]:
+    """The record's PDF; an app may render its own ``template`` extending part11/record_pdf.html (its
+    ``content`` block) with ``extra`` context, and keeps the footer, attachments, signatures and trail."""
     from weasyprint import HTML
 
     signable = signable_for(record._meta.db_table)
@@ -35,9 +39,9 @@ def record_pdf(*, membership: Membership, record: models.Model, base_url: str) -
         "content": _rows(content_of(record)), "organization": membership.organization, "generated_at": now,
         "generated_by": membership.user.printed_name,
         "attachments": StoredFile.objects.filter(record_table=table, record_id=record.pk).order_by("uploaded_at"),
-        "signatures": list(signatures_of(record)), "events": list(events),
+        "signatures": list(signatures_of(record)), "events": list(events), **(extra or {}),
     }
-    html = render_to_string("part11/record_pdf.html", context)
+    html = render_to_string(template, context)
     pdf = HTML(string=html, base_url=base_url).write_pdf()
     export = RecordExport.objects.create(
         organization_id=membership.organization_id, record_table=table, record_id=record.pk, kind="pdf",
@@ -60,9 +64,11 @@ def _rows(content: dict[str, Any]) -> list[tuple[str, str]]:
     return rows
 
 
-def pdf_response(*, membership: Membership, record: models.Model, request: Any) -> HttpResponse:
+def pdf_response(*, membership: Membership, record: models.Model, request: Any,
+                 template: str = "part11/record_pdf.html", extra: dict[str, Any] | None = None) -> HttpResponse:
     """The download shared by the page and the API: an attachment, with the SHA-256 of what left the system."""
-    pdf, export = record_pdf(membership=membership, record=record, base_url=request.build_absolute_uri("/"))
+    pdf, export = record_pdf(membership=membership, record=record, base_url=request.build_absolute_uri("/"),
+                             template=template, extra=extra)
     filename = f"{record._meta.model_name}-{record.pk}-{export.exported_at:%Y%m%dT%H%M%SZ}.pdf"
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'

@@ -11,4 +11,5 @@ urlpatterns = [
     path("", include("tenants.api_urls")),
     path("", include("part11.api_urls")),
     path("", include("clocks.api_urls")),
+    path("", include("agreements.api_urls")),
 ]

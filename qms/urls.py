@@ -27,5 +27,6 @@ urlpatterns = [
     path("api/v1/", include("qms.api_urls")),
     path("", include("part11.urls")),
     path("", include("clocks.urls")),
+    path("", include("agreements.urls")),
     path("", include("tenants.urls")),
 ]

@@ -56,7 +56,7 @@ class Case:
     actor: str | None
     method: str
     status: int
-    data: dict[str, Any] | str | None = None  # "grant" / "grant-page": built per test (needs the cast)
+    data: Any = None  # a dict; "grant" / "grant-page" / ...; or a function of the cast (built per test)
     visible: bool | None = None  # list routes: must the target appear in what the actor gets?
 
 
@@ -150,6 +150,67 @@ def closure(cast: Cast) -> Any:
 
     return closure_for(cast, "borealis")
 
+
+def _agreements() -> Any:
+    from tests.agreements import helpers
+
+    return helpers
+
+
+def agreement_draft(cast: Cast) -> Any:
+    return _agreements().route_draft(cast)
+
+
+def agreement_complete(cast: Cast) -> Any:
+    return _agreements().route_complete(cast)
+
+
+def agreement_in_review(cast: Cast) -> Any:
+    return _agreements().route_in_review(cast)
+
+
+def agreement_effective(cast: Cast) -> Any:
+    return _agreements().route_effective(cast)
+
+
+def agreement_v2(cast: Cast) -> Any:
+    return _agreements().route_second_version(cast)
+
+
+def consent(cast: Cast) -> Any:
+    return _agreements().route_consent(cast)
+
+
+def own_activity(cast: Cast) -> Any:
+    return _agreements().route_activity(cast)
+
+
+def _start_for(sponsor: str, cmo: str) -> Callable[[Cast], dict[str, Any]]:
+    return lambda cast: {"partnership": cast.partnership(sponsor, cmo).pk}
+
+
+def _consent_for(sponsor: str, cmo: str) -> Callable[[Cast], dict[str, Any]]:
+    return lambda cast: {"partnership": cast.partnership(sponsor, cmo).pk, "subcontractor": "Sub GmbH",
+                         "site": "Basel", "country": "CH", "activities": ["training"]}
+
+
+def parties(expect: dict[str | None, int], method: str, data: Any = None) -> list[Case]:
+    return [Case(actor, method, status, data) for actor, status in expect.items()]
+
+
+# Who may write a draft agreement: both parties' QA; a party's org admin (no authoring role) 403; others 404.
+DRAFT_WRITERS = {"northwind.qa": 200, "borealis.qa": 200, "northwind.admin": 403, "helix.qa": 404,
+                 "acme.qa": 404, "auditor": 404, ANON: 401}
+PAGE_WRITERS = {"northwind.qa": 302, "borealis.qa": 302, "northwind.admin": 403, "helix.qa": 404,
+                "acme.qa": 404, "auditor": 404, ANON: 302}
+PAGE_FORMS = {"northwind.qa": 200, "borealis.qa": 200, "northwind.admin": 403, "helix.qa": 404, "acme.qa": 404,
+              "auditor": 404, ANON: 302}
+AGREEMENT_READERS = {"northwind.qa": 200, "borealis.qa": 200, "helix.qa": 404, "acme.qa": 404, "auditor": 404,
+                     GRANTEE: 404}
+SIGN = {"password": "correct-horse-battery-staple"}
+OVERRIDE = {**SIGN, "justification": "Route matrix: approval goes ahead, sections follow in v2."}
+TERMS_POST = {"title": "QA Northwind–Borealis", "review_interval_months": 24, "deviation_closure_days": 30,
+              "batch_review_days": 10, "change_notice_lead_days": 30, "audit_right": "on", "version": 1}
 
 EXTEND = {"due_date": "2027-06-30", "reason": "route matrix: approved by the sponsor", "version": 1}
 CLOSURE = {"calendar": "us_federal", "date": "2026-12-24", "reason": "route matrix: federal closure"}
@@ -381,6 +442,134 @@ ROUTES: list[Route] = [
             ANON: 401}.items()]),
     Route("api:calendar", lambda c, o: reverse("api:calendar", args=["us_federal"]), closure,
           reads({**EVERY_MEMBER, ANON: 401})),
+    # Agreements: only the two parties of Northwind ↔ Borealis; a grant on the partnership does not reach them.
+    Route("api:agreement-list", listing("api:agreement-list"), agreement_draft, [
+        *sees({"northwind.qa": True, "borealis.qa": True, "helix.qa": False, "acme.qa": False, "auditor": False,
+               GRANTEE: False, ANON: 401}),
+        Case("acme.qa", "post", 201, _start_for("helix", "acme")),
+        Case("borealis.qa", "post", 400, _start_for("helix", "acme")),  # not its partnership
+        Case("northwind.qa", "post", 400, _start_for("northwind", "borealis")),  # a draft is already open
+        Case("helix.viewer", "post", 403, _start_for("helix", "acme")),
+        Case("auditor", "post", 403, _start_for("helix", "acme")),
+        Case(ANON, "post", 401, _start_for("helix", "acme")),
+    ]),
+    Route("api:agreement-detail", detail("api:agreement-detail"), agreement_draft, [
+        *reads({**AGREEMENT_READERS, ANON: 401}),
+        *parties(DRAFT_WRITERS, "patch", {"title": "Renamed", "version": 1}),
+    ]),
+    Route("api:agreement-sections", detail("api:agreement-sections"), agreement_draft,
+          parties(DRAFT_WRITERS, "put", {"key": "scope", "body": "NWB-9 at Montreal", "version": 1})),
+    Route("api:agreement-raci", detail("api:agreement-raci"), agreement_draft,
+          parties(DRAFT_WRITERS, "put", {"rows": {"capa": {"sponsor": "I", "cmo": "RA"}}, "version": 1})),
+    Route("api:agreement-windows", detail("api:agreement-windows"), agreement_draft, parties(DRAFT_WRITERS, "put", {
+        "windows": {"oos": {"amount": 2, "unit": "business_days", "calendar": "us_federal"}}, "version": 1})),
+    Route("api:agreement-data-sharing", detail("api:agreement-data-sharing"), agreement_draft, parties(
+        DRAFT_WRITERS, "put", {"terms": [{"data": "Executed batch records", "format": "PDF",
+                                          "frequency": "per batch"}]})),
+    Route("api:agreement-findings", detail("api:agreement-findings"), agreement_draft,
+          reads({**AGREEMENT_READERS, ANON: 401})),
+    Route("api:agreement-submit", detail("api:agreement-submit"), agreement_complete,
+          parties(DRAFT_WRITERS, "post")),
+    Route("api:agreement-return-to-draft", detail("api:agreement-return-to-draft"), agreement_in_review,
+          parties(DRAFT_WRITERS, "post", {"reason": "route matrix"})),
+    Route("api:agreement-approve", detail("api:agreement-approve"), agreement_in_review,
+          parties(DRAFT_WRITERS, "post", SIGN)),
+    Route("api:agreement-override", detail("api:agreement-override"), agreement_in_review,
+          parties(DRAFT_WRITERS, "post", OVERRIDE)),
+    Route("api:agreement-terminate", detail("api:agreement-terminate"), agreement_effective,
+          parties(DRAFT_WRITERS, "post", {"reason": "route matrix: supply ends"})),
+    Route("api:agreement-comparison", detail("api:agreement-comparison"), agreement_v2,
+          reads({**AGREEMENT_READERS, ANON: 401})),
+    Route("api:agreement-pdf", detail("api:agreement-pdf"), agreement_draft, reads({**AGREEMENT_READERS, ANON: 401})),
+    Route("api:consent-list", listing("api:consent-list"), consent, [
+        *sees({"northwind.qa": True, "borealis.qa": True, "helix.qa": False, "acme.qa": False, "auditor": False,
+               GRANTEE: False, ANON: 401}),
+        Case("borealis.qa", "post", 201, _consent_for("northwind", "borealis")),
+        Case("northwind.qa", "post", 403, _consent_for("northwind", "borealis")),  # the CMO declares them
+        Case("acme.qa", "post", 400, _consent_for("northwind", "borealis")),  # not its partnership
+        Case("helix.viewer", "post", 403, _consent_for("helix", "acme")),
+        Case("auditor", "post", 403, _consent_for("helix", "acme")),
+        Case(ANON, "post", 401, _consent_for("helix", "acme")),
+    ]),
+    Route("api:consent-detail", detail("api:consent-detail"), consent, reads({**AGREEMENT_READERS, ANON: 401})),
+    Route("api:consent-approve", detail("api:consent-approve"), consent, parties({
+        "northwind.qa": 200, "borealis.qa": 403, "northwind.admin": 403, "helix.qa": 404, "acme.qa": 404,
+        "auditor": 404, ANON: 401}, "post", SIGN)),
+    Route("api:consent-withdraw", detail("api:consent-withdraw"), consent, parties({
+        "northwind.qa": 200, "borealis.qa": 200, "northwind.admin": 403, "helix.qa": 404, "acme.qa": 404,
+        "auditor": 404, ANON: 401}, "post", {"reason": "route matrix"})),
+    Route("api:gmp-activity-list", listing("api:gmp-activity-list"), own_activity, [
+        *[Case(a, "get", 200, visible=v) for a, v in {
+            "borealis.qa": True, "northwind.qa": False, "helix.qa": False, "acme.qa": False,
+            "auditor": False}.items()],
+        Case(ANON, "get", 401),
+        Case("borealis.qa", "post", 201, {"code": "visual_inspection", "name": "Visual inspection",
+                                          "critical": True}),
+        Case("helix.viewer", "post", 403, {"code": "x", "name": "x", "critical": False}),
+        Case("auditor", "post", 403, {"code": "x", "name": "x", "critical": False}),
+        Case(ANON, "post", 401, {"code": "x", "name": "x", "critical": False}),
+    ]),
+    Route("api:gmp-activity-detail", detail("api:gmp-activity-detail"), own_activity, reads({
+        "borealis.qa": 200, "northwind.qa": 404, "helix.qa": 404, "acme.qa": 404, "auditor": 404, ANON: 401})),
+    # --- Pages -------------------------------------------------------------------------------------------------
+    Route("agreements", listing("agreements"), agreement_draft, sees({
+        "northwind.qa": True, "borealis.qa": True, "helix.qa": False, "acme.qa": False, "auditor": False,
+        GRANTEE: False, ANON: 302}), marker=lambda a: f'href="/agreements/{a.pk}/"'),
+    Route("agreement-start", listing("agreement-start"), agreement_draft, [
+        *reads({"northwind.qa": 200, "acme.qa": 200, "helix.viewer": 403, "auditor": 403, ANON: 302}),
+        Case("acme.qa", "post", 302, _start_for("helix", "acme")),
+        Case("northwind.qa", "post", 200, _start_for("northwind", "borealis")),  # refused: a draft is open
+        Case("helix.viewer", "post", 403, _start_for("helix", "acme")),
+        Case("auditor", "post", 403, _start_for("helix", "acme")),
+        Case(ANON, "post", 302, _start_for("helix", "acme")),
+    ]),
+    Route("agreement-detail", detail("agreement-detail"), agreement_draft, reads({**AGREEMENT_READERS, ANON: 302})),
+    Route("agreement-terms", detail("agreement-terms"), agreement_draft, [
+        *reads(PAGE_FORMS), *parties(PAGE_WRITERS, "post", TERMS_POST)]),
+    Route("agreement-section", lambda c, a: reverse("agreement-section", args=[a.pk, "scope"]), agreement_draft, [
+        *reads(PAGE_FORMS), *parties(PAGE_WRITERS, "post", {"body": "NWB-9 at Montreal", "version": 1})]),
+    Route("agreement-raci", detail("agreement-raci"), agreement_draft, [
+        *reads(PAGE_FORMS), *parties(PAGE_WRITERS, "post", {"version": 1, "sponsor-capa": "I", "cmo-capa": "RA"})]),
+    Route("agreement-windows", detail("agreement-windows"), agreement_draft, [
+        *reads(PAGE_FORMS), *parties(PAGE_WRITERS, "post", {"version": 1, "amount-oos": 2,
+                                                            "unit-oos": "business_days",
+                                                            "calendar-oos": "us_federal"})]),
+    Route("agreement-data-sharing", detail("agreement-data-sharing"), agreement_draft, [
+        *reads(PAGE_FORMS), *parties(PAGE_WRITERS, "post", {"terms": "Executed batch records | PDF | per batch"})]),
+    Route("agreement-submit", detail("agreement-submit"), agreement_complete, parties(PAGE_WRITERS, "post")),
+    Route("agreement-return", detail("agreement-return"), agreement_in_review, [
+        *reads(PAGE_FORMS), *parties(PAGE_WRITERS, "post", {"reason": "route matrix"})]),
+    Route("agreement-approve", detail("agreement-approve"), agreement_in_review, [
+        *reads(PAGE_FORMS), *parties(PAGE_WRITERS, "post", SIGN)]),
+    Route("agreement-override", detail("agreement-override"), agreement_in_review, [
+        *reads(PAGE_FORMS), *parties(PAGE_WRITERS, "post", OVERRIDE)]),
+    Route("agreement-terminate", detail("agreement-terminate"), agreement_effective, [
+        *reads(PAGE_FORMS), *parties(PAGE_WRITERS, "post", {"reason": "route matrix: supply ends"})]),
+    Route("agreement-compare", detail("agreement-compare"), agreement_v2, reads({**AGREEMENT_READERS, ANON: 302})),
+    Route("agreement-pdf", detail("agreement-pdf"), agreement_draft, reads({
+        **AGREEMENT_READERS, "borealis.admin": 200, "helix.viewer": 403, ANON: 302})),
+    Route("consents", listing("consents"), consent, sees({
+        "northwind.qa": True, "borealis.qa": True, "helix.qa": False, "acme.qa": False, "auditor": False,
+        GRANTEE: False, ANON: 302}), marker=lambda c: "Nordic Sterility Labs"),
+    Route("consent-propose", listing("consent-propose"), consent, [
+        Case("borealis.qa", "post", 302, _consent_for("northwind", "borealis")),
+        Case("northwind.qa", "post", 400, _consent_for("northwind", "borealis")),  # not a CMO: refused
+        Case("helix.viewer", "post", 403, _consent_for("helix", "acme")),
+        Case("auditor", "post", 403, _consent_for("helix", "acme")),
+        Case("acme.operator", "post", 403, _consent_for("helix", "acme")),
+        Case(ANON, "post", 302, _consent_for("helix", "acme")),
+    ]),
+    Route("consent-approve", detail("consent-approve"), consent, [
+        *reads({"northwind.qa": 200, "borealis.qa": 200, "northwind.admin": 403, "helix.qa": 404, "acme.qa": 404,
+                "auditor": 404, ANON: 302}),
+        *parties({"northwind.qa": 302, "borealis.qa": 403, "northwind.admin": 403, "helix.qa": 404,
+                  "acme.qa": 404, "auditor": 404, ANON: 302}, "post", SIGN),
+    ]),
+    Route("consent-withdraw", detail("consent-withdraw"), consent, [
+        *reads({"northwind.qa": 200, "borealis.qa": 200, "northwind.admin": 403, "helix.qa": 404, "acme.qa": 404,
+                "auditor": 404, ANON: 302}),
+        *parties(PAGE_WRITERS, "post", {"reason": "route matrix"}),
+    ]),
     # --- Pages -------------------------------------------------------------------------------------------------
     Route("my-deadlines", listing("my-deadlines"), deadline, sees({
         "borealis.qa": True, "northwind.qa": True, "borealis.admin": False, "helix.qa": False, "acme.qa": False,
@@ -680,6 +869,8 @@ def _payload(route: Route, case: Case, cast: Cast) -> Any:
 
     from tests.factories import PASSWORD
 
+    if callable(case.data):
+        return case.data(cast)
     if case.data == "record-ref":
         return {"record_type": "tenants_partnership", "record_id": partnership(cast).pk}
     if case.data == "sign":

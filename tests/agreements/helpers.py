@@ -82,3 +82,47 @@ def effective(cast: Cast, sponsor: str = "northwind", cmo: str = "borealis",
     sign(cast, agreement, f"{cmo}.qa", "approve-cmo")
     agreement.refresh_from_db()
     return agreement
+
+
+# --- Targets for the route matrix (tests/test_route_isolation.py): all on Northwind ↔ Borealis -------------------
+
+
+def route_draft(cast: Cast) -> QualityAgreement:
+    return draft(cast)
+
+
+def route_complete(cast: Cast) -> QualityAgreement:
+    return complete(cast, draft(cast), "northwind.qa")
+
+
+def route_in_review(cast: Cast) -> QualityAgreement:
+    agreement = route_complete(cast)
+    with acting(cast, "borealis.qa"):
+        services.agreement_submit(membership=cast.memberships["borealis.qa"], agreement=agreement)
+    agreement.refresh_from_db()
+    return agreement
+
+
+def route_effective(cast: Cast) -> QualityAgreement:
+    return effective(cast)
+
+
+def route_second_version(cast: Cast) -> QualityAgreement:
+    effective(cast, effective_from=dt.date.today() - dt.timedelta(days=30))
+    with acting(cast, "borealis.qa"):
+        return services.agreement_create(membership=cast.memberships["borealis.qa"],
+                                         partnership=cast.partnership("northwind", "borealis"))
+
+
+def route_consent(cast: Cast):
+    with acting(cast, "borealis.qa"):
+        return services.consent_propose(membership=cast.memberships["borealis.qa"],
+                                        partnership=cast.partnership("northwind", "borealis"),
+                                        subcontractor="Nordic Sterility Labs", site="Uppsala", country="SE",
+                                        activities=["environmental_monitoring"])
+
+
+def route_activity(cast: Cast):
+    with acting(cast, "borealis.qa"):
+        return services.activity_create(membership=cast.memberships["borealis.qa"], code="media_fill",
+                                        name="Aseptic process simulation (media fill)", critical=True)
