@@ -86,10 +86,10 @@ def terms_findings(agreement: QualityAgreement, windows: list[NotificationWindow
         if event not in set_events:
             findings.append(Finding("window_missing", f"window:{event.value}",
                                     f"No notification window for “{event.label}”."))
-    for event, (ceiling, why) in REGULATORY_CEILINGS.items():
-        window = set_events.get(event)
+    for ceiling_event, (ceiling, why) in REGULATORY_CEILINGS.items():
+        window = set_events.get(ceiling_event)
         if window is not None and Window(window.amount, window.unit, window.calendar).hours() > ceiling.hours():
-            findings.append(Finding("window_too_long", f"window:{event}",
+            findings.append(Finding("window_too_long", f"window:{ceiling_event}",
                                     f"“{window.get_event_display()}” allows {window.amount} "
                                     f"{window.get_unit_display()}: {why}."))
     overlap = set(agreement.change_sponsor_approval) & set(agreement.change_notify_only)

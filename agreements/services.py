@@ -195,12 +195,12 @@ def raci_update(*, membership: Membership, agreement: QualityAgreement, rows: Ma
     current = {r.activity_code: r for r in agreement.raci.all()}
     errors: dict[str, str] = {}
     changed = []
-    for code, (sponsor, cmo) in rows.items():
+    for code, (sponsor_raw, cmo_raw) in rows.items():
         row = current.get(code)
         if row is None:
             errors[f"raci.{code}"] = "No such activity in this agreement."
             continue
-        sponsor, cmo = _letters(sponsor), _letters(cmo)
+        sponsor, cmo = _letters(sponsor_raw), _letters(cmo_raw)
         for party, letters in (("sponsor", sponsor), ("cmo", cmo)):
             if letters is None:
                 errors[f"raci.{code}.{party}"] = "Use the letters R, A, C and I, each at most once."

@@ -380,6 +380,8 @@ CELERY_BEAT_SCHEDULE = {
     "clock-sweep": {"task": "clocks.tasks.sweep", "schedule": float(_int("QMS_SWEEP_INTERVAL", 60, minimum=1))},
     "outbox-delivery": {"task": "clocks.tasks.deliver",
                         "schedule": float(_int("QMS_SWEEP_INTERVAL", 60, minimum=1))},
+    # Approved quality agreements take effect on their date (agreements/services.py::activate_due).
+    "agreements-activate-due": {"task": "agreements.tasks.activate_due", "schedule": 3600.0},
 }
 # No task may run longer than this; the visibility timeout above is longer still.
 CELERY_TASK_TIME_LIMIT = _int("CELERY_TASK_TIME_LIMIT", 900, minimum=30)

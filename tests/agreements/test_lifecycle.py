@@ -153,3 +153,17 @@ def test_windows_validation_names_the_field(cast):
     services.windows_update(membership=cast.memberships["northwind.qa"], agreement=agreement,
                             windows={NotificationEvent.OOS: (2, Unit.BUSINESS_DAYS, CalendarCode.EU_IRELAND)})
     assert agreement.windows.get(event="oos").calendar == "eu_ireland"
+
+
+def test_the_beat_task_activates_due_versions(cast):
+    from agreements.tasks import activate_due
+
+    agreement = complete(cast, draft(cast), "northwind.qa", effective_from=dt.date.today() + dt.timedelta(days=3))
+    with acting(cast, "northwind.qa"):
+        services.agreement_submit(membership=cast.memberships["northwind.qa"], agreement=agreement)
+    sign(cast, agreement, "northwind.qa", "approve-sponsor")
+    sign(cast, agreement, "borealis.qa", "approve-cmo")
+    assert activate_due() == 0  # not yet
+    QualityAgreement.objects.filter(pk=agreement.pk).update(effective_from=dt.date.today())
+    assert activate_due() == 1
+    assert QualityAgreement.objects.get(pk=agreement.pk).state == State.EFFECTIVE

@@ -37,6 +37,19 @@ def grow(cast, n):
             original_name=f"f{i}.pdf", sha256=f"{i:064d}", size=10, mime_type="application/pdf",
             uploaded_by=cast.users["helix.qa"])
         _grow_clocks(cast, now, i)
+        _grow_agreements(cast, partnership, i)
+
+
+def _grow_agreements(cast, partnership, i):
+    """A draft agreement and a proposed subcontractor on each new partnership, and an activity of Helix's own."""
+    from agreements.models import GmpActivity, QualityAgreement, SubcontractorConsent
+
+    QualityAgreement.objects.create(partnership=partnership, sponsor=partnership.sponsor, cmo=partnership.cmo,
+                                    number=1, title=f"QA {i}", created_by=cast.users["helix.qa"])
+    SubcontractorConsent.objects.create(partnership=partnership, sponsor=partnership.sponsor, cmo=partnership.cmo,
+                                        subcontractor=f"Sub {i}", site="Site", country="DE", activities=["training"],
+                                        created_by=cast.users["helix.qa"])
+    GmpActivity.objects.create(organization=cast.orgs["helix"], code=f"own-{partnership.pk}", name=f"Own {i}")
 
 
 def _grow_clocks(cast, now, i):
@@ -77,6 +90,8 @@ ENDPOINTS = [
     ("acme.qa", "api:notification-list"), ("acme.qa", "notifications"),
     ("acme.admin", "api:notification-failure-list"), ("acme.admin", "notification-failures"),
     ("acme.qa", "api:closure-day-list"), ("acme.qa", "calendars"),
+    ("helix.qa", "api:agreement-list"), ("helix.qa", "agreements"), ("helix.qa", "api:consent-list"),
+    ("helix.qa", "consents"), ("helix.qa", "api:gmp-activity-list"),
 ]
 
 

@@ -87,9 +87,11 @@ class Command(BaseCommand):
         )
         admin.set_password(password)
         admin.save(update_fields=["password"])
+        from agreements.demo import seed_agreements
         from clocks.demo import seed_deadlines
 
         seed_deadlines(orgs)
+        seed_agreements(password)
         self.stdout.write(self.style.SUCCESS(
             f"Demo data ready: {len(orgs)} organizations, {len(sites)} sites, {len(products)} products, "
             f"{len(demo.PARTNERSHIPS)} partnerships, {len(demo.USERS) + 1} users."
