@@ -16,10 +16,11 @@ from typing import Any
 from dateutil.relativedelta import relativedelta
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F, Max, Q
+from django.db.models import F, Max
 from django.utils import timezone
 
 from agreements.catalogue import (
+    ACTIVITIES,
     DEFAULT_NOTIFY_ONLY,
     DEFAULT_SPONSOR_APPROVAL,
     DEFAULT_WINDOWS,
@@ -128,11 +129,13 @@ def _template(agreement: QualityAgreement, partnership: Partnership) -> None:
     AgreementSection.objects.bulk_create([
         AgreementSection(agreement=agreement, key=s.key, title=s.title, body="", position=i)
         for i, s in enumerate(SECTIONS)])
-    activities = GmpActivity.objects.filter(
-        Q(organization__isnull=True) | Q(organization_id__in=[partnership.sponsor_id, partnership.cmo_id]))
+    # The standard catalogue comes from code (agreements/catalogue.py), the parties' own activities from the table.
+    activities = [(a.code, a.name, a.critical) for a in ACTIVITIES] + [
+        (a.code, a.name, a.critical) for a in GmpActivity.objects.filter(
+            organization_id__in=[partnership.sponsor_id, partnership.cmo_id]).order_by("position", "name")]
     RaciRow.objects.bulk_create([
-        RaciRow(agreement=agreement, activity_code=a.code, activity_name=a.name, critical=a.critical, position=i)
-        for i, a in enumerate(activities.order_by("position", "name"))])
+        RaciRow(agreement=agreement, activity_code=code, activity_name=name, critical=critical, position=i)
+        for i, (code, name, critical) in enumerate(activities)])
     NotificationWindow.objects.bulk_create([
         NotificationWindow(agreement=agreement, event=event, amount=w.amount, unit=w.unit, calendar=w.calendar or "")
         for event, w in DEFAULT_WINDOWS.items()])
@@ -197,9 +200,14 @@ def raci_update(*, membership: Membership, agreement: QualityAgreement, rows: Ma
     changed = []
     for code, (sponsor_raw, cmo_raw) in rows.items():
         row = current.get(code)
-        if row is None:
-            errors[f"raci.{code}"] = "No such activity in this agreement."
-            continue
+        if row is None:  # an activity of the catalogue (standard or a party's own) joins the matrix
+            try:
+                row = current[code] = raci_add_activity(membership=membership, agreement=agreement, code=code)
+            except ValidationError:
+                errors[f"raci.{code}"] = "No such activity in this agreement or in the catalogue."
+                continue
+            agreement.refresh_from_db(fields=["version"])
+            expected_version = None if expected_version is None else expected_version + 1
         sponsor, cmo = _letters(sponsor_raw), _letters(cmo_raw)
         for party, letters in (("sponsor", sponsor), ("cmo", cmo)):
             if letters is None:
@@ -224,23 +232,24 @@ def _letters(value: str) -> str | None:
 @transaction.atomic
 def raci_add_activity(*, membership: Membership, agreement: QualityAgreement, code: str) -> RaciRow:
     _editable(membership, agreement)
-    activity = GmpActivity.objects.filter(
-        Q(organization__isnull=True) | Q(organization_id__in=agreement.owner_organization_ids()), code=code).first()
-    if activity is None:
+    standard = {a.code: (a.name, a.critical) for a in ACTIVITIES}
+    own = GmpActivity.objects.filter(organization_id__in=agreement.owner_organization_ids(), code=code).first()
+    if code not in standard and own is None:
         raise ValidationError({"code": "No activity with this code in the catalogue."})
     if agreement.raci.filter(activity_code=code).exists():
         raise ValidationError({"code": "This activity is already in the RACI matrix."})
+    name, critical = (own.name, own.critical) if own is not None else standard[code]
     _touch(agreement, None)
     position = (agreement.raci.aggregate(p=Max("position"))["p"] or 0) + 1
-    return RaciRow.objects.create(agreement=agreement, activity_code=activity.code, activity_name=activity.name,
-                                  critical=activity.critical, position=position)
+    return RaciRow.objects.create(agreement=agreement, activity_code=code, activity_name=name, critical=critical,
+                                  position=position)
 
 
 @transaction.atomic
 def activity_create(*, membership: Membership, code: str, name: str, critical: bool) -> GmpActivity:
     """Extend the organization's RACI catalogue with an activity of its own."""
     _require(membership, Capability.AUTHOR_QUALITY_RECORDS)
-    if GmpActivity.objects.filter(organization__isnull=True, code=code).exists():
+    if code in {a.code for a in ACTIVITIES}:
         raise ValidationError({"code": "This is already a standard activity."})
     activity = GmpActivity(organization_id=membership.organization_id, code=code, name=name.strip(),
                            critical=critical, position=200)

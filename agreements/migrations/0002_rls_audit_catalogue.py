@@ -42,8 +42,12 @@ class Migration(migrations.Migration):
         audited_table("agreements_subcontractorconsent", owner="sponsor_id", partner="cmo_id"),
         voids_signatures("agreements_subcontractorconsent", signed_table="agreements_subcontractorconsent",
                          only_if=("state", "proposed")),
-        *tenant_table_policies("agreements_gmpactivity", select="organization_id IS NULL OR organization_id = qms_org()",
-                               write="organization_id = qms_org()"),
+        # A party's own activities are visible to its partners too: they appear in their joint RACI matrix.
+        *tenant_table_policies("agreements_gmpactivity", select=(
+            "organization_id IS NULL OR organization_id = qms_org() OR organization_id IN "
+            "(SELECT sponsor_id FROM tenants_partnership WHERE cmo_id = qms_org() "
+            "UNION SELECT cmo_id FROM tenants_partnership WHERE sponsor_id = qms_org())"),
+            write="organization_id = qms_org()"),
         audited_table("agreements_gmpactivity"),
         migrations.RunPython(load_catalogue, migrations.RunPython.noop),
     ]

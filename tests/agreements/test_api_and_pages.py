@@ -111,3 +111,21 @@ def test_raci_grid_page_flags_gaps_and_keeps_bad_input(cast, client_for):
     assert "Use the letters R, A, C and I" in body and 'value="ZZ"' in body
     stale = client.post(reverse("agreement-raci", args=[agreement.pk]), {"version": 1, "sponsor-capa": "A"})
     assert stale.status_code == 409
+
+
+def test_an_organizations_own_activity_joins_the_matrix(cast, api_for):
+    agreement = draft(cast)
+    created = api_for("borealis.qa").post(reverse("api:gmp-activity-list"), {
+        "code": "media_fill", "name": "Aseptic process simulation (media fill)", "critical": True}, format="json")
+    assert created.status_code == 201 and created.json()["standard"] is False
+    duplicate = api_for("borealis.qa").post(reverse("api:gmp-activity-list"), {
+        "code": "capa", "name": "CAPA again", "critical": True}, format="json")
+    assert duplicate.status_code == 400 and "code" in duplicate.json()["error"]["fields"]
+    response = api_for("northwind.qa").put(reverse("api:agreement-raci", args=[agreement.pk]), {
+        "rows": {"media_fill": {"sponsor": "I", "cmo": "RA"}}, "version": 1}, format="json")
+    assert response.status_code == 200, response.content
+    row = next(r for r in response.json()["raci"] if r["activity_code"] == "media_fill")
+    assert (row["critical"], row["sponsor"], row["cmo"]) == (True, "I", "RA")
+    unknown = api_for("northwind.qa").put(reverse("api:agreement-raci", args=[agreement.pk]), {
+        "rows": {"nonsense": {"sponsor": "I", "cmo": "RA"}}, "version": response.json()["version"]}, format="json")
+    assert unknown.status_code == 400 and "raci.nonsense" in unknown.json()["error"]["fields"]
