@@ -20,9 +20,11 @@ in it once, and leaves it in place for the next run (``--drop`` drops it at the 
    its escalations are pending in the future. So each due deadline holds exactly one due stage, of kind ``due``:
    the sweep marks that deadline missed (an audited UPDATE) and writes one notification per active member of
    the audience's roles;
-2. checks that the audit triggers are enabled again, then times ``clocks.sweep.sweep(now=T0)`` and
-   ``clocks.delivery.deliver_pending(now=T0)`` as the application role, exactly as the Celery tasks call them
-   (row-level security forced, audit trigger firing), with Django's locmem e-mail backend;
+2. checks that the audit triggers are enabled again, warms the application role's connection as a worker's
+   would be (a sweep and a delivery "a month before T0", when nothing is due; those idle sweeps are timed too:
+   the cost of a sweep over all the open deadlines with nothing due), then times ``clocks.sweep.sweep(now=T0)``
+   and ``clocks.delivery.deliver_pending(now=T0)`` as the application role, exactly as the Celery tasks call
+   them (row-level security forced, audit trigger firing), with Django's locmem e-mail backend;
 3. resets what the sweep and delivery changed (stages back to pending, deadlines back to open, outbox emptied;
    triggers disabled for the reset only), ``VACUUM ANALYZE``s, and repeats (``--repeat``, median reported);
 4. runs ``EXPLAIN (ANALYZE, BUFFERS)`` on the sweep's claim query and on one whole batch statement, and (in the
@@ -66,6 +68,8 @@ CLOCK_TABLES = ("clocks_deliveryattempt", "clocks_notification", "clocks_deadlin
 AUDITED = ("clocks_deadline", "clocks_deadlineaudience")
 #: The sweep's time: every generated fire time is relative to it, and the sweep and delivery run "at" it.
 T0 = dt.datetime(2026, 3, 2, 14, 0, tzinfo=dt.UTC)
+#: A month earlier nothing is due: a sweep "at" IDLE finds no stage (it warms the connection, and times an idle sweep).
+IDLE = T0 - dt.timedelta(days=30)
 QA_ROLES = ["qa_approver", "qa_reviewer"]
 #: The what-if index of ``--outbox-index`` (not in the schema).
 OUTBOX_INDEX = "bench_outbox_pending_id"
@@ -340,6 +344,7 @@ class Run:
     sent: int
     audit_events: int
     batches: int
+    idle_sweep_s: float
 
 
 @dataclass
@@ -369,8 +374,18 @@ def timed_run(batch: int, scenario: Scenario | None = None) -> Run:
     from clocks.sweep import sweep
 
     before = deadline_audit_events()
-    with connection.cursor() as cursor:  # an open connection as the app role: no connect in the timing
-        cursor.execute("SELECT 1")
+    # A worker's connection is warm (CONN_MAX_AGE): open one as the app role and run a sweep and a delivery that
+    # find nothing (nothing is due a month before T0), so no connect or first-use catalogue lookups are timed.
+    # Those idle sweeps are timed too: what a sweep costs with all the open deadlines and nothing due.
+    deliver_pending(now=IDLE, time_budget=float("inf"))
+    idle = []
+    for _ in range(6):
+        start = time.perf_counter()
+        empty = sweep(now=IDLE, batch=batch)
+        idle.append(time.perf_counter() - start)
+        if empty.stages:
+            raise SystemExit(f"the idle sweep fired {empty.stages} stages")
+    idle_sweep_s = statistics.median(idle[1:])
     mail.outbox = []
     ENQUEUED[0] = 0
     start = time.perf_counter()
@@ -389,7 +404,7 @@ def timed_run(batch: int, scenario: Scenario | None = None) -> Run:
     mail.outbox = []
     audit = deadline_audit_events() - before
     return Run(sweep_s, result.stages, result.missed, result.notifications, delivery_s, delivered.sent, audit,
-               batches)
+               batches, idle_sweep_s)
 
 
 def explain_outbox() -> str:
@@ -448,9 +463,10 @@ def measure(scenario: Scenario, orgs: list[int], args: argparse.Namespace, batch
         scenario.pending = check_ready(scenario.due)
         run = timed_run(batch, scenario if index == 0 else None)
         scenario.runs.append(run)
-        print(f"run {index + 1}: sweep {run.sweep_s:.3f} s ({run.stages:,} stages fired, {run.missed:,} missed, "
-              f"{run.notifications:,} notifications, {run.audit_events:,} audit events, {run.batches} batches "
-              f"committed); delivery {run.delivery_s:.3f} s ({run.sent:,} e-mails)", flush=True)
+        print(f"run {index + 1}: idle sweep {run.idle_sweep_s * 1e3:.2f} ms; sweep {run.sweep_s:.3f} s "
+              f"({run.stages:,} stages fired, {run.missed:,} missed, {run.notifications:,} notifications, "
+              f"{run.audit_events:,} audit events, {run.batches} batches committed); "
+              f"delivery {run.delivery_s:.3f} s ({run.sent:,} e-mails)", flush=True)
         if run.stages != scenario.due:
             raise SystemExit(f"the sweep fired {run.stages} stages, expected {scenario.due}")
     reset()
@@ -478,29 +494,33 @@ def plan_summary(plan: str) -> str:
     """Execution time, audit-trigger time and the top node's buffers (and any sort) of one EXPLAIN ANALYZE."""
     facts = []
     for pattern in (r"Execution Time: [\d.]+ ms", r"Trigger clocks_deadline_audit on \S+: time=[\d.]+ calls=\d+",
-                    r"Buffers: [^\n]+", r"Sort Method: [^\n]+", r"(?:Index|Bitmap Index) Scan (?:using|on) "
+                    r"Buffers: [^\n]+", r"(?:Index|Bitmap Index) Scan (?:using|on) "
                     r"(?:stage_pending_fire_at|outbox_pending|bench_outbox_pending_id)"):
         match = re.search(pattern, plan)
         if match:
             facts.append(match.group(0).strip())
+    facts += [" ".join(sort.split()) for sort in re.findall(r"Sort Method: [^\n]+", plan)]
     return "; ".join(facts)
 
 
 def report(scenarios: list[Scenario], args: argparse.Namespace, batch: int, total_s: float) -> None:
-    header = ["scenario", "open deadlines", "pending stages", "due stages", "sweep s", "notifications",
+    header = ["scenario", "open deadlines", "pending stages", "idle sweep ms", "due stages", "sweep s", "notifications",
               "sweep µs / due stage", "delivery s", "delivery ms / e-mail", "audit events"]
     table = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for s in scenarios:
         sweep_s, delivery_s = s.median("sweep_s"), s.median("delivery_s")
         notifications = int(s.median("notifications"))
         table.append("| " + " | ".join([
-            s.name, f"{s.open:,}", f"{s.pending:,}", f"{s.due:,}", f"{sweep_s:.3f}", f"{notifications:,}",
+            s.name, f"{s.open:,}", f"{s.pending:,}", f"{s.median('idle_sweep_s') * 1e3:.2f}", f"{s.due:,}",
+            f"{sweep_s:.3f}", f"{notifications:,}",
             f"{sweep_s / s.due * 1e6:.0f}", f"{delivery_s:.3f}", f"{delivery_s / max(notifications, 1) * 1e3:.2f}",
             f"{int(s.median('audit_events')):,}",
         ]) + " |")
     by_name = {s.name: s for s in scenarios}
     large, baseline = by_name["large"], by_name["baseline"]
     ratios = [
+        f"idle sweep (nothing due) large / baseline: "
+        f"{large.median('idle_sweep_s') / baseline.median('idle_sweep_s'):.2f}",
         f"sweep ratio large / baseline (same {large.due:,} due stages, {large.open:,} vs {baseline.open:,} open): "
         f"{large.median('sweep_s') / baseline.median('sweep_s'):.2f}",
         f"delivery ratio large / baseline (same notifications): "

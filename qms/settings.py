@@ -357,6 +357,11 @@ SPECTACULAR_SETTINGS = {
         "SignableRecordTypeEnum": "part11.signatures.SIGNABLE_CHOICES",
         "AuditRecordTypeEnum": "part11.models.RECORD_TYPE_CHOICES",
         "UploadRecordTypeEnum": "tenants.api.UPLOAD_RECORD_CHOICES",
+        "DeadlineStateEnum": "clocks.models.Deadline.State",
+        "DeadlineStageStateEnum": "clocks.models.DeadlineStage.State",
+        "AgreementStateEnum": "agreements.models.QualityAgreement.State",
+        "ConsentStateEnum": "agreements.models.SubcontractorConsent.State",
+        "ChangeClassEnum": "agreements.catalogue.ChangeClass",
     },
 }
 
