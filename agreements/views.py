@@ -30,16 +30,13 @@ from agreements.pdf import agreement_context, agreement_pdf_response
 from clocks.calendars import CalendarCode, Unit
 from part11 import signatures
 from qms.errors import StaleWrite
+from qms.pages import add_service_errors, render_list_with_form
 from tenants.permissions import Capability, can
 from tenants.scoping import ScopedPageMixin
 from tenants.selectors import partnership_list
 
 STALE = "Someone changed this agreement while you were editing; reload it and try again."
 
-
-def _errors(form: Any, exc: ValidationError) -> None:
-    for field, errors in exc.message_dict.items():
-        form.add_error(field if field in form.fields else None, errors)
 
 
 def _approval_step(membership: Any, agreement: QualityAgreement) -> str:
@@ -81,7 +78,7 @@ class AgreementStartView(ScopedPageMixin, FormView):
             agreement = services.agreement_create(membership=self.membership, partnership=partnership,
                                                   effective_from=form.cleaned_data.get("effective_from"))
         except ValidationError as exc:
-            _errors(form, exc)
+            add_service_errors(form, exc)
             return self.form_invalid(form)
         messages.success(self.request, f"Started {agreement}.")
         return redirect("agreement-detail", pk=agreement.pk)
@@ -138,7 +135,7 @@ class _AgreementForm(ScopedPageMixin, FormView):
             form.add_error(None, STALE)
             return self.form_invalid(form)
         except ValidationError as exc:
-            _errors(form, exc)
+            add_service_errors(form, exc)
             return self.form_invalid(form)
         return redirect("agreement-detail", pk=self.agreement().pk)
 
@@ -287,7 +284,7 @@ class _AgreementAction(_AgreementForm):
         try:
             message = self.act(self.agreement(), form.cleaned_data)
         except ValidationError as exc:
-            _errors(form, exc)
+            add_service_errors(form, exc)
             return self.form_invalid(form)
         messages.success(self.request, message)
         return redirect("agreement-detail", pk=self.agreement().pk)
@@ -419,17 +416,13 @@ class ConsentProposeView(ScopedPageMixin, FormView):
         except (ValidationError, PermissionDenied) as exc:
             if isinstance(exc, PermissionDenied):
                 raise
-            _errors(form, exc)
+            add_service_errors(form, exc)
             return self.form_invalid(form)
         messages.success(self.request, "Proposed; it stays flagged as unapproved until the sponsor signs.")
         return redirect("consents")
 
     def form_invalid(self, form: ConsentForm) -> HttpResponse:
-        view = ConsentListView()
-        view.setup(self.request)
-        view.membership = self.membership
-        view.object_list = view.get_queryset()
-        return render(self.request, view.template_name, view.get_context_data(form=form), status=400)
+        return render_list_with_form(ConsentListView, self.request, self.membership, form)
 
 
 class ConsentApproveView(ScopedPageMixin, FormView):
@@ -449,7 +442,7 @@ class ConsentApproveView(ScopedPageMixin, FormView):
             signatures.sign(request=self.request, membership=self.membership, record=consent, step="approve",
                             password=form.cleaned_data["password"], otp=form.cleaned_data.get("otp"))
         except ValidationError as exc:
-            _errors(form, exc)
+            add_service_errors(form, exc)
             return self.form_invalid(form)
         messages.success(self.request, f"Consent signed: {consent}.")
         return redirect("consents")
@@ -471,7 +464,7 @@ class ConsentWithdrawView(ScopedPageMixin, FormView):
             services.consent_withdraw(membership=self.membership, consent=self.get_object(),
                                       reason=form.cleaned_data["reason"])
         except ValidationError as exc:
-            _errors(form, exc)
+            add_service_errors(form, exc)
             return self.form_invalid(form)
         messages.success(self.request, "Consent withdrawn.")
         return redirect("consents")

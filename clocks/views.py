@@ -25,13 +25,9 @@ from clocks.forms import ClosureForm, ExtendForm, ReasonForm
 from clocks.models import STAGE_LABELS, Deadline
 from part11.models import record_page_url
 from qms.errors import StaleWrite
+from qms.pages import add_service_errors, render_list_with_form
 from tenants.permissions import Capability, can
 from tenants.scoping import ScopedPageMixin
-
-
-def _form_errors(form: Any, exc: ValidationError) -> None:
-    for field, errors in exc.message_dict.items():
-        form.add_error(field if field in form.fields else None, errors)
 
 
 class _DeadlineList(ScopedPageMixin, ListView):
@@ -118,7 +114,7 @@ class DeadlineExtendView(_DeadlineAction):
             form.add_error(None, "Someone changed this deadline while you were editing; reload it and try again.")
             return self.form_invalid(form)
         except ValidationError as exc:
-            _form_errors(form, exc)
+            add_service_errors(form, exc)
             return self.form_invalid(form)
         return self.done(deadline, f"Extended: now due {deadline.due_at:%-d %b %Y}.")
 
@@ -133,7 +129,7 @@ class DeadlineCancelView(_DeadlineAction):
         try:
             services.deadline_cancel(deadline=deadline, membership=self.membership, reason=form.cleaned_data["reason"])
         except ValidationError as exc:
-            _form_errors(form, exc)
+            add_service_errors(form, exc)
             return self.form_invalid(form)
         return self.done(deadline, "Deadline cancelled.")
 
@@ -269,17 +265,13 @@ class ClosureAddView(ScopedPageMixin, FormView):
         try:
             closure = services.closure_add(membership=self.membership, **form.cleaned_data)
         except ValidationError as exc:
-            _form_errors(form, exc)
+            add_service_errors(form, exc)
             return self.form_invalid(form)
         messages.success(self.request, f"Closure day added: {closure}. Open clocks spanning it were recomputed.")
         return redirect(f"{reverse('calendars')}?calendar={closure.calendar}&year={closure.date.year}")
 
     def form_invalid(self, form: ClosureForm) -> HttpResponse:
-        view = CalendarPageView()
-        view.setup(self.request)
-        view.membership = self.membership
-        view.object_list = view.get_queryset()
-        return render(self.request, view.template_name, view.get_context_data(form=form), status=400)
+        return render_list_with_form(CalendarPageView, self.request, self.membership, form)
 
 
 class ClosureWithdrawView(ScopedPageMixin, FormView):
@@ -298,7 +290,7 @@ class ClosureWithdrawView(ScopedPageMixin, FormView):
         try:
             services.closure_withdraw(membership=self.membership, closure=closure, reason=form.cleaned_data["reason"])
         except ValidationError as exc:
-            _form_errors(form, exc)
+            add_service_errors(form, exc)
             return self.form_invalid(form)
         messages.success(self.request, f"Withdrawn: {closure}. Open clocks spanning it were recomputed.")
         return redirect(f"{reverse('calendars')}?calendar={closure.calendar}&year={closure.date.year}")

@@ -19,6 +19,7 @@ from django.views.generic import DetailView, FormView, ListView, View
 from django.views.generic.detail import SingleObjectMixin
 
 from qms.errors import StaleWrite
+from qms.pages import add_service_errors
 from tenants import files, grants, selectors, services
 from tenants.context import authenticated_user
 from tenants.forms import (
@@ -159,8 +160,7 @@ class _ServiceFormView(ScopedPageMixin, FormView):
                 saved = type(self).update_service(membership=self.membership, **{self.instance_kwarg: self.object},
                                                   **data)
         except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+            add_service_errors(form, exc)
             return self.form_invalid(form)
         except StaleWrite as exc:
             form.add_error(None, str(exc))
@@ -234,8 +234,7 @@ class GrantCreateView(ScopedPageMixin, FormView):
         try:
             grant = grants.grant_create(membership=self.membership, **form.cleaned_data)
         except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+            add_service_errors(form, exc)
             return self.form_invalid(form)
         messages.success(self.request, f"Granted: {grant}.")
         return redirect("grants")
@@ -276,8 +275,7 @@ class PartnershipFileUploadView(ScopedPageMixin, FormView):
         try:
             stored = files.file_store(membership=self.membership, record=partnership, upload=form.cleaned_data["file"])
         except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+            add_service_errors(form, exc)
             return self.form_invalid(form)
         messages.success(self.request, f"Uploaded {stored.original_name} (SHA-256 {stored.sha256}).")
         return redirect("partnership-detail", pk=partnership.pk)
@@ -320,8 +318,7 @@ class MemberAddView(ScopedPageMixin, FormView):
             member, link = services.member_add(membership=self.membership, **form.cleaned_data,
                                                set_password_url=lambda user: set_password_link(self.request, user))
         except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+            add_service_errors(form, exc)
             return self.form_invalid(form)
         if link:
             messages.success(self.request, f"Added {member.user.email}. An invitation was e-mailed; the single-use "
@@ -368,8 +365,7 @@ class PartnershipSignView(ScopedPageMixin, FormView):
                                         step=form.cleaned_data["step"], password=form.cleaned_data["password"],
                                         otp=form.cleaned_data.get("otp") or None)
         except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+            add_service_errors(form, exc)
             return self.form_invalid(form)
         except PermissionDenied as exc:
             form.add_error(None, str(exc))
