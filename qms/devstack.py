@@ -254,6 +254,7 @@ def run(argv: list[str]) -> int:
 
     with services(var_dir, redis_port=6390) as service_env:
         env = {**os.environ, "QMS_DEVELOPMENT": os.environ.get("QMS_DEVELOPMENT", "1"), **service_env}
+        env.setdefault("QMS_BASE_URL", f"http://127.0.0.1:{port}")  # links in the demo's e-mails
         env.setdefault("PYTHONUNBUFFERED", "1")
         log("applying migrations")
         _manage(env, "migrate", "--noinput")
