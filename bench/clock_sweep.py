@@ -5,7 +5,6 @@ Usage (with the development services exported, ``source /tmp/env.sh`` or the ``e
 
     python bench/clock_sweep.py [--open 1000000 --due 10000 --baseline-open 1000 --repeat 3 --db qms_clock_bench]
     python bench/clock_sweep.py --quick          # 20,000 open / 1,000 due: a smoke run of well under a minute
-    python bench/clock_sweep.py --outbox-index   # the same with a candidate outbox index (see below)
 
 It never writes to the development database: it creates its own database (``--db``, owned by the owner role of
 ``DATABASE_OWNER_URL``, on the same server), migrates it and builds the demo cast of ``tests.factories.build_cast``
@@ -31,12 +30,11 @@ in it once, and leaves it in place for the next run (``--drop`` drops it at the 
    first run, between the two timings) on the delivery's claim query with the whole outbox pending, each in a
    transaction that is rolled back.
 
-``--outbox-index`` is a what-if, not the schema: it adds an index on ``clocks_notification (next_attempt_at, id)
-WHERE email_state = 'pending'`` to the bench database for the run (dropped at the end), the order the delivery
-claims in, to compare the delivery with and without it.
+The outbox index ``outbox_pending`` covers ``(next_attempt_at, id) WHERE email_state = 'pending'``, the order the
+delivery claims in; an earlier run of this bench showed what happens without it (docs/performance.md).
 
 The scenarios: *large* (``--open`` open deadlines of which ``--due`` are due), *baseline* (the same ``--due`` due
-deadlines plus only ``--baseline-open`` not-due ones: the same due work, ~1000x less open work) and *literal*
+deadlines plus only ``--baseline-open`` not-due ones: the same due work, far less open work) and *literal*
 (``--baseline-open`` open deadlines with the large scenario's due share, e.g. 1,000 with 10 due, compared per
 due stage). The ratio large / baseline is the answer to "does the cost follow due work, not open work?".
 
@@ -71,8 +69,6 @@ T0 = dt.datetime(2026, 3, 2, 14, 0, tzinfo=dt.UTC)
 #: A month earlier nothing is due: a sweep "at" IDLE finds no stage (it warms the connection, and times an idle sweep).
 IDLE = T0 - dt.timedelta(days=30)
 QA_ROLES = ["qa_approver", "qa_reviewer"]
-#: The what-if index of ``--outbox-index`` (not in the schema).
-OUTBOX_INDEX = "bench_outbox_pending_id"
 
 # --- Generation SQL (the owner role; %(...)s parameters) ---------------------------------------------------------
 
@@ -139,9 +135,6 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--db", default="qms_clock_bench", help="the bench database (created if missing)")
     parser.add_argument("--drop", action="store_true", help="drop the bench database at the end")
     parser.add_argument("--no-literal", action="store_true", help="skip the literal small scenario")
-    parser.add_argument("--outbox-index", action="store_true",
-                        help="what-if: add the index clocks_notification (next_attempt_at, id) WHERE email_state = "
-                             "'pending' to the bench database for this run (dropped at the end)")
     parser.add_argument("--quick", action="store_true", help="smoke run: --open 20000 --due 1000, 2 repeats")
     args = parser.parse_args(argv)
     if args.quick:
@@ -540,8 +533,7 @@ def report(scenarios: list[Scenario], args: argparse.Namespace, batch: int, tota
     lines = [
         f"# Clock sweep bench, {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, database {args.db}",
         *server_facts(),
-        f"sweep batch {batch}; median of {args.repeat} runs per scenario; "
-        f"what-if outbox index {OUTBOX_INDEX}: {'ADDED' if args.outbox_index else 'no (schema as migrated)'}",
+        f"sweep batch {batch}; median of {args.repeat} runs per scenario; schema as migrated",
         f"every due stage is a 'due' point whose audience (owner organization, roles {', '.join(QA_ROLES)}) has "
         "one active member: one notification per due stage",
         "", *table, "", *ratios,
@@ -579,15 +571,8 @@ def main(argv: list[str]) -> int:
         scenarios.append(Scenario("literal", args.baseline_open, literal_due))
     scenarios += [Scenario("baseline", args.baseline_open + args.due, args.due),
                   Scenario("large", args.open, args.due)]
-    if args.outbox_index:
-        owner_sql([(f"CREATE INDEX IF NOT EXISTS {OUTBOX_INDEX} ON clocks_notification (next_attempt_at, id) "
-                    "WHERE email_state = 'pending'", {})])
-    try:
-        for scenario in scenarios:
-            measure(scenario, orgs, args, batch)
-    finally:
-        if args.outbox_index:
-            owner_sql([(f"DROP INDEX IF EXISTS {OUTBOX_INDEX}", {})])
+    for scenario in scenarios:
+        measure(scenario, orgs, args, batch)
     report(scenarios, args, batch, time.perf_counter() - began)
     if args.drop:
         drop_bench_database(args)
