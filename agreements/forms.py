@@ -82,3 +82,9 @@ class ConsentForm(forms.Form):
 class DataSharingForm(forms.Form):
     terms = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 6}),
                             help_text="One per line: data | format | frequency")
+
+
+class ActivityForm(forms.Form):
+    code = forms.SlugField(max_length=50, help_text="Short identifier, e.g. media-fill")
+    name = forms.CharField(max_length=200)
+    critical = forms.BooleanField(required=False, help_text="A critical activity needs a single accountable party")

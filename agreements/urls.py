@@ -14,6 +14,7 @@ urlpatterns = [
     path("agreements/<int:pk>/terms/", views.TermsEditView.as_view(), name="agreement-terms"),
     path("agreements/<int:pk>/sections/<slug:key>/", views.SectionEditView.as_view(), name="agreement-section"),
     path("agreements/<int:pk>/raci/", views.RaciEditView.as_view(), name="agreement-raci"),
+    path("agreements/<int:pk>/raci/add/", views.RaciActivityAddView.as_view(), name="agreement-raci-add"),
     path("agreements/<int:pk>/windows/", views.WindowsEditView.as_view(), name="agreement-windows"),
     path("agreements/<int:pk>/data-sharing/", views.DataSharingEditView.as_view(), name="agreement-data-sharing"),
     path("agreements/<int:pk>/submit/", views.SubmitView.as_view(), name="agreement-submit"),

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -16,6 +17,7 @@ from django.views.generic.detail import SingleObjectMixin
 from agreements import compare, selectors, services
 from agreements.catalogue import SECTIONS, NotificationEvent
 from agreements.forms import (
+    ActivityForm,
     ConsentForm,
     DataSharingForm,
     OverrideForm,
@@ -215,6 +217,27 @@ class RaciEditView(_AgreementForm):
             return self.grid(errors, submitted, 400, "Some cells are not valid.")
         messages.success(request, "RACI matrix saved.")
         return redirect("agreement-raci", pk=agreement.pk)
+
+
+class RaciActivityAddView(_AgreementForm):
+    """Extend the organization's catalogue with an activity of its own and add it to this draft's matrix."""
+
+    form_class = ActivityForm
+    title = "Add an activity of your organization"
+
+    def form_valid(self, form: ActivityForm) -> HttpResponse:
+        agreement = self.agreement()  # found (or 404) and checked writable before anything is created
+
+        def add() -> None:
+            with transaction.atomic():  # both or neither: no orphan catalogue entry if the draft refuses it
+                services.activity_create(membership=self.membership, **form.cleaned_data)
+                services.raci_add_activity(membership=self.membership, agreement=agreement,
+                                           code=form.cleaned_data["code"])
+
+        response = self.run(form, add)
+        if response.status_code == 302:
+            return redirect("agreement-raci", pk=self.agreement().pk)
+        return response
 
 
 class WindowsEditView(_AgreementForm):

@@ -530,6 +530,9 @@ ROUTES: list[Route] = [
         *reads(PAGE_FORMS), *parties(PAGE_WRITERS, "post", {"body": "NWB-9 at Montreal", "version": 1})]),
     Route("agreement-raci", detail("agreement-raci"), agreement_draft, [
         *reads(PAGE_FORMS), *parties(PAGE_WRITERS, "post", {"version": 1, "sponsor-capa": "I", "cmo-capa": "RA"})]),
+    Route("agreement-raci-add", detail("agreement-raci-add"), agreement_draft, [
+        *reads(PAGE_FORMS), *parties(PAGE_WRITERS, "post", {"code": "media-fill", "name": "Media fill",
+                                                            "critical": "on"})]),
     Route("agreement-windows", detail("agreement-windows"), agreement_draft, [
         *reads(PAGE_FORMS), *parties(PAGE_WRITERS, "post", {"version": 1, "amount-oos": 2,
                                                             "unit-oos": "business_days",

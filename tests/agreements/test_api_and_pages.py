@@ -129,3 +129,16 @@ def test_an_organizations_own_activity_joins_the_matrix(cast, api_for):
     unknown = api_for("northwind.qa").put(reverse("api:agreement-raci", args=[agreement.pk]), {
         "rows": {"nonsense": {"sponsor": "I", "cmo": "RA"}}, "version": response.json()["version"]}, format="json")
     assert unknown.status_code == 400 and "raci.nonsense" in unknown.json()["error"]["fields"]
+
+
+def test_a_party_adds_its_own_activity_to_the_grid_from_the_page(cast, client_for):
+    agreement = draft(cast)
+    client = client_for("borealis.qa")
+    response = client.post(reverse("agreement-raci-add", args=[agreement.pk]),
+                           {"code": "media-fill", "name": "Aseptic process simulation", "critical": "on"})
+    assert response.status_code == 302 and response["Location"] == reverse("agreement-raci", args=[agreement.pk])
+    row = agreement.raci.get(activity_code="media-fill")
+    assert row.critical and row.activity_name == "Aseptic process simulation"
+    again = client.post(reverse("agreement-raci-add", args=[agreement.pk]),
+                        {"code": "media-fill", "name": "Again", "critical": ""})
+    assert again.status_code == 200 and "already has an activity with this code" in again.content.decode()
