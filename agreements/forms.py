@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
 from agreements.catalogue import ActivitySpec, ChangeClass
 from agreements.models import QualityAgreement
+
+
+def _choices(form: forms.Form, name: str, choices: list[tuple[Any, str]]) -> None:
+    """Set the choices of a choice field that depend on the acting membership."""
+    cast(forms.ChoiceField, form.fields[name]).choices = choices
 
 
 class TermsForm(forms.ModelForm):
@@ -40,8 +45,7 @@ class StartForm(forms.Form):
 
     def __init__(self, *args: Any, partnerships: Any = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["partnership"].choices = [(p.pk, f"{p.sponsor.name} ↔ {p.cmo.name}")  # type: ignore[attr-defined]
-                                              for p in partnerships]
+        _choices(self, "partnership", [(p.pk, f"{p.sponsor.name} ↔ {p.cmo.name}") for p in partnerships])
 
 
 class ReasonForm(forms.Form):
@@ -74,9 +78,8 @@ class ConsentForm(forms.Form):
     def __init__(self, *args: Any, partnerships: Any = (), activities: tuple[ActivitySpec, ...] = (),
                  **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["partnership"].choices = [(p.pk, f"{p.sponsor.name} ↔ {p.cmo.name}")  # type: ignore[attr-defined]
-                                              for p in partnerships]
-        self.fields["activities"].choices = [(a.code, a.name) for a in activities]  # type: ignore[attr-defined]
+        _choices(self, "partnership", [(p.pk, f"{p.sponsor.name} ↔ {p.cmo.name}") for p in partnerships])
+        _choices(self, "activities", [(a.code, a.name) for a in activities])
 
 
 class DataSharingForm(forms.Form):

@@ -384,12 +384,14 @@ def agreement_activate(*, agreement: QualityAgreement, today: dt.date | None = N
 
 
 def _start_review_clock(agreement: QualityAgreement) -> None:
-    assert agreement.next_review_date is not None
-    days = (agreement.next_review_date - agreement.effective_from).days  # type: ignore[operator]
+    effective_from, review = agreement.effective_from, agreement.next_review_date
+    if effective_from is None or review is None:  # agreement_activate set both just before
+        raise ValidationError({"effective_from": "An agreement takes effect on a date."})
+    days = (review - effective_from).days
     rule = Rule(code=REVIEW_RULE_CODE, title="Quality agreement periodic review", amount=days,
                 unit=Unit.CALENDAR_DAYS, calendar=None, start_event="agreement effective",
                 stages=reminders(60, 30, 7, unit=Unit.CALENDAR_DAYS, escalate=(7, 30)))
-    start = dt.datetime.combine(agreement.effective_from, dt.time(12), tzinfo=dt.UTC)  # type: ignore[arg-type]
+    start = dt.datetime.combine(effective_from, dt.time(12), tzinfo=dt.UTC)
     clocks.deadline_create(organization_id=agreement.sponsor_id, record=agreement,
                            subject_label=f"{agreement} ({agreement.partnership})", rule=rule, starts_at=start,
                            audience=[clocks.Audience(agreement.cmo_id)])

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -301,7 +302,10 @@ class DataSharingEditView(_AgreementForm):
 
 
 class _AgreementAction(_AgreementForm):
-    """A state change from the agreement page (submit, return, approve, override, terminate)."""
+    """A state change from the agreement page (return, approve, override, terminate). Subclasses give ``act``:
+    do it with the form's data and return the success message."""
+
+    act: Callable[[QualityAgreement, dict[str, Any]], str]
 
     def form_valid(self, form: Any) -> HttpResponse:
         try:
@@ -312,12 +316,10 @@ class _AgreementAction(_AgreementForm):
         messages.success(self.request, message)
         return redirect("agreement-detail", pk=self.agreement().pk)
 
-    def act(self, agreement: QualityAgreement, data: dict[str, Any]) -> str:
-        raise NotImplementedError
 
+class SubmitView(_AgreementForm):
+    """Send a draft for review: a button, no form."""
 
-class SubmitView(_AgreementAction):
-    form_class = ReasonForm
     http_method_names = ["post"]
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:

@@ -12,7 +12,7 @@ from typing import Any
 import django_filters
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import exceptions, mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
@@ -81,13 +81,13 @@ class DeadlineDetailSerializer(DeadlineSerializer):
         fields = [*DeadlineSerializer.Meta.fields, "stages", "audience"]
         read_only_fields = fields
 
-    @extend_schema(responses=StageSerializer(many=True))  # type: ignore[misc]
-    def get_stages(self, obj: Deadline) -> list[dict[str, Any]]:
-        return StageSerializer(selectors.deadline_stages(deadline=obj), many=True).data  # type: ignore[return-value]
+    @extend_schema_field(StageSerializer(many=True))
+    def get_stages(self, obj: Deadline) -> Any:
+        return StageSerializer(selectors.deadline_stages(deadline=obj), many=True).data
 
-    @extend_schema(responses=AudienceSerializer(many=True))  # type: ignore[misc]
-    def get_audience(self, obj: Deadline) -> list[dict[str, Any]]:
-        return AudienceSerializer(selectors.deadline_audience(deadline=obj), many=True).data  # type: ignore
+    @extend_schema_field(AudienceSerializer(many=True))
+    def get_audience(self, obj: Deadline) -> Any:
+        return AudienceSerializer(selectors.deadline_audience(deadline=obj), many=True).data
 
 
 class ExtendSerializer(serializers.Serializer):

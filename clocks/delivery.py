@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core import mail
+from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -78,7 +79,7 @@ def deliver_pending(*, now: dt.datetime | None = None, limit: int | None = None,
     return result
 
 
-def _deliver_one(connection: object, now: dt.datetime | None, worker: str) -> str | None:
+def _deliver_one(connection: BaseEmailBackend, now: dt.datetime | None, worker: str) -> str | None:
     with transaction.atomic(), rls.system_context("outbox delivery: e-mail a notification to its recipient"):
         moment = now or timezone.now()
         notification = (
@@ -90,7 +91,7 @@ def _deliver_one(connection: object, now: dt.datetime | None, worker: str) -> st
             return None
         notification.email_attempts += 1
         try:
-            sent = connection.send_messages([_message(notification, connection)])  # type: ignore[attr-defined]
+            sent = connection.send_messages([_message(notification, connection)])
             if not sent:
                 raise RuntimeError("the mail backend accepted no message")
         except Exception as exc:  # any backend failure is recorded; the notification itself stays in-app
@@ -123,11 +124,11 @@ def _failed(notification: Notification, exc: Exception, now: dt.datetime, worker
     return "failed" if permanent else "retrying"
 
 
-def _message(notification: Notification, connection: object) -> mail.EmailMultiAlternatives:
+def _message(notification: Notification, connection: BaseEmailBackend) -> mail.EmailMultiAlternatives:
     context = {"notification": notification, "link": settings.QMS_BASE_URL + notification_link(notification)}
     message = mail.EmailMultiAlternatives(
         subject=notification.subject, body=render_to_string("clocks/email/notification.txt", context),
-        to=[notification.user.email], connection=connection,  # type: ignore[arg-type]
+        to=[notification.user.email], connection=connection,
         headers={"Message-ID": notification.message_id},
     )
     message.attach_alternative(render_to_string("clocks/email/notification.html", context), "text/html")

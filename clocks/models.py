@@ -8,6 +8,8 @@ and each escalation is a :class:`DeadlineStage` row with the time it fires. The 
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
@@ -110,16 +112,16 @@ class Deadline(models.Model):
     def is_closed(self) -> bool:
         return self.state in (self.State.MET, self.State.CANCELLED) or self.completed_at is not None
 
-    def stage_at(self, now: object = None) -> str:
+    def stage_at(self, now: dt.datetime | None = None) -> str:
         """The colour-coding stage, from the clock itself (correct even before the sweep has run)."""
         now = now or timezone.now()
         if self.state == self.State.CANCELLED:
             return "cancelled"
         if self.completed_at is not None:
             return "met_late" if self.completed_late else "met"
-        if now >= self.due_at or self.state == self.State.MISSED:  # type: ignore[operator]
+        if now >= self.due_at or self.state == self.State.MISSED:
             return "overdue"
-        if now >= self.due_soon_at:  # type: ignore[operator]
+        if now >= self.due_soon_at:
             return "due_soon"
         return "on_track"
 

@@ -6,6 +6,7 @@ Thin: ``clocks.selectors`` to read and ``clocks.services`` to write, the same on
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -135,37 +136,36 @@ class DeadlineCancelView(_DeadlineAction):
 
 
 class _ObjectAction(ScopedPageMixin, SingleObjectMixin, View):
-    """A POST button on one visible object: run ``act``; a refusal (ValidationError) comes back as a message."""
+    """A POST button on one visible object. Subclasses give ``act`` (do it; return the success message, or "" for
+    none) and ``back`` (where to go next); a refusal (ValidationError) comes back as an error message."""
 
     writes = True
     http_method_names = ["post"]
-
-    def act(self, obj: Any) -> HttpResponse:
-        raise NotImplementedError
-
-    def refused(self, obj: Any) -> HttpResponse:
-        raise NotImplementedError
+    act: Callable[[Any], str]
+    back: Callable[[Any], str]
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         obj = self.get_object()
         try:
-            return self.act(obj)
+            message = self.act(obj)
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
-            return self.refused(obj)
+        else:
+            if message:
+                messages.success(request, message)
+        return redirect(self.back(obj))
 
 
 class DeadlineCompleteView(_ObjectAction):
     selector = selectors.deadline_list
     write_capability = Capability.AUTHOR_QUALITY_RECORDS
 
-    def act(self, deadline: Deadline) -> HttpResponse:
+    def act(self, deadline: Deadline) -> str:
         services.deadline_complete(deadline=deadline, membership=self.membership)
-        messages.success(self.request, "Marked met late." if deadline.completed_late else "Marked met.")
-        return redirect("deadline-detail", pk=deadline.pk)
+        return "Marked met late." if deadline.completed_late else "Marked met."
 
-    def refused(self, deadline: Deadline) -> HttpResponse:
-        return redirect("deadline-detail", pk=deadline.pk)
+    def back(self, deadline: Deadline) -> str:
+        return reverse("deadline-detail", args=[deadline.pk])
 
 
 # --- Notifications ------------------------------------------------------------------------------------------------
@@ -194,9 +194,12 @@ class NotificationOpenView(_ObjectAction):
     selector = selectors.notification_list
     write_capability = Capability.VIEW
 
-    def act(self, notification: Any) -> HttpResponse:
+    def act(self, notification: Any) -> str:
         services.notification_mark_read(membership=self.membership, notification=notification)
-        return redirect(notification_link(notification))
+        return ""
+
+    def back(self, notification: Any) -> str:
+        return notification_link(notification)
 
 
 class NotificationReadAllView(ScopedPageMixin, View):
@@ -222,13 +225,12 @@ class DeliveryRetryView(_ObjectAction):
     read_capability = Capability.MANAGE_MEMBERS
     write_capability = Capability.MANAGE_MEMBERS
 
-    def act(self, notification: Any) -> HttpResponse:
+    def act(self, notification: Any) -> str:
         services.delivery_retry(membership=self.membership, notification=notification)
-        messages.success(self.request, f"Queued again for {notification.user.email}.")
-        return redirect("notification-failures")
+        return f"Queued again for {notification.user.email}."
 
-    def refused(self, notification: Any) -> HttpResponse:
-        return redirect("notification-failures")
+    def back(self, notification: Any) -> str:
+        return reverse("notification-failures")
 
 
 # --- Calendars and closure days -------------------------------------------------------------------------------

@@ -362,6 +362,9 @@ SPECTACULAR_SETTINGS = {
         "AgreementStateEnum": "agreements.models.QualityAgreement.State",
         "ConsentStateEnum": "agreements.models.SubcontractorConsent.State",
         "ChangeClassEnum": "agreements.catalogue.ChangeClass",
+        "RoleEnum": "tenants.permissions.Role",
+        "DeadlineStageKindEnum": "clocks.rules.StageKind",
+        "OrganizationKindEnum": "tenants.models.Organization.Kind",
     },
 }
 
