@@ -8,6 +8,7 @@ from django import forms
 
 from agreements.catalogue import ActivitySpec, ChangeClass
 from agreements.models import QualityAgreement
+from qms.forms import PasswordForm
 
 
 def _choices(form: forms.Form, name: str, choices: list[tuple[Any, str]]) -> None:
@@ -46,19 +47,6 @@ class StartForm(forms.Form):
     def __init__(self, *args: Any, partnerships: Any = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         _choices(self, "partnership", [(p.pk, f"{p.sponsor.name} ↔ {p.cmo.name}") for p in partnerships])
-
-
-class ReasonForm(forms.Form):
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), help_text="Recorded in the audit trail")
-
-
-class PasswordForm(forms.Form):
-    """Re-enter the password (and second-factor code) for a signature (21 CFR 11.200(a))."""
-
-    password = forms.CharField(widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
-                               help_text="Your password, entered again for this signature.")
-    otp = forms.CharField(required=False, label="Second-factor code", max_length=10,
-                          help_text="Only if you use an authenticator app.")
 
 
 class OverrideForm(PasswordForm):

@@ -22,8 +22,6 @@ from agreements.forms import (
     ConsentForm,
     DataSharingForm,
     OverrideForm,
-    PasswordForm,
-    ReasonForm,
     SectionForm,
     StartForm,
     TermsForm,
@@ -33,6 +31,7 @@ from agreements.pdf import agreement_context, agreement_pdf_response
 from clocks.calendars import CalendarCode, Unit
 from part11 import signatures
 from qms.errors import StaleWrite
+from qms.forms import PasswordForm, ReasonForm
 from qms.pages import add_service_errors, render_list_with_form
 from tenants.permissions import Capability, can
 from tenants.scoping import ScopedPageMixin

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
@@ -317,3 +317,25 @@ def delivery_retry(*, membership: Membership, notification: Notification) -> Not
 
     dispatch.deliver_after_commit()
     return notification
+
+
+# --- Telling a partner now --------------------------------------------------------------------------------------
+
+
+def notify_partner(*, partnership_id: int, record: Model, subject: str, body: str,
+                   roles: Sequence[str] = QA_ROLES) -> int:
+    """Write in-app notifications (and so e-mails, through the outbox) for the other party's members in ``roles``.
+
+    The caller has checked that the acting member may act on ``record``; the database function checks that the
+    acting organization is a party to the partnership (migration clocks 0004). Delivery is enqueued on commit.
+    Returns how many members were told.
+    """
+    from clocks.dispatch import deliver_after_commit
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT qms_notify_partner(%s, %s, %s, %s, %s, %s)",
+                       [partnership_id, list(roles), record._meta.db_table, record.pk, subject, body])
+        (written,) = cursor.fetchone()
+    if written:
+        deliver_after_commit()
+    return int(written)

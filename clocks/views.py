@@ -6,7 +6,6 @@ Thin: ``clocks.selectors`` to read and ``clocks.services`` to write, the same on
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -16,7 +15,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.generic import DetailView, FormView, ListView, View
-from django.views.generic.detail import SingleObjectMixin
 
 from clocks import selectors, services
 from clocks.api import DeadlineFilter
@@ -26,7 +24,7 @@ from clocks.forms import ClosureForm, ExtendForm, ReasonForm
 from clocks.models import STAGE_LABELS, Deadline
 from part11.models import record_page_url
 from qms.errors import StaleWrite
-from qms.pages import add_service_errors, render_list_with_form
+from qms.pages import ObjectButton, add_service_errors, render_list_with_form
 from tenants.permissions import Capability, can
 from tenants.scoping import ScopedPageMixin
 
@@ -135,28 +133,7 @@ class DeadlineCancelView(_DeadlineAction):
         return self.done(deadline, "Deadline cancelled.")
 
 
-class _ObjectAction(ScopedPageMixin, SingleObjectMixin, View):
-    """A POST button on one visible object. Subclasses give ``act`` (do it; return the success message, or "" for
-    none) and ``back`` (where to go next); a refusal (ValidationError) comes back as an error message."""
-
-    writes = True
-    http_method_names = ["post"]
-    act: Callable[[Any], str]
-    back: Callable[[Any], str]
-
-    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        obj = self.get_object()
-        try:
-            message = self.act(obj)
-        except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
-        else:
-            if message:
-                messages.success(request, message)
-        return redirect(self.back(obj))
-
-
-class DeadlineCompleteView(_ObjectAction):
+class DeadlineCompleteView(ObjectButton):
     selector = selectors.deadline_list
     write_capability = Capability.AUTHOR_QUALITY_RECORDS
 
@@ -188,7 +165,7 @@ class NotificationBadgeView(ScopedPageMixin, View):
         return render(request, "clocks/_badge.html", {"unread": selectors.unread_count(membership=self.membership)})
 
 
-class NotificationOpenView(_ObjectAction):
+class NotificationOpenView(ObjectButton):
     """Open a notification: mark it read and go to what it is about."""
 
     selector = selectors.notification_list
@@ -220,7 +197,7 @@ class DeliveryFailureListView(ScopedPageMixin, ListView):
     paginate_by = 50
 
 
-class DeliveryRetryView(_ObjectAction):
+class DeliveryRetryView(ObjectButton):
     selector = selectors.delivery_failures
     read_capability = Capability.MANAGE_MEMBERS
     write_capability = Capability.MANAGE_MEMBERS

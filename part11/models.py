@@ -23,11 +23,18 @@ RECORD_TYPES = {
     "agreements_racirow": "RACI row", "agreements_notificationwindow": "Notification window",
     "agreements_datasharingterm": "Data-sharing term", "agreements_subcontractorconsent": "Subcontractor consent",
     "agreements_gmpactivity": "GMP activity",
+    "deviations_deviation": "Deviation", "deviations_affectedproduct": "Deviation product line",
+    "deviations_notice": "Deviation notice", "deviations_acknowledgement": "Notice acknowledgement",
+    "deviations_comment": "Deviation comment", "deviations_timelineentry": "Deviation timeline entry",
+    "deviations_extensionrequest": "Extension request", "deviations_repeatlink": "Repeat link",
+    "deviations_consistencyflag": "Consistency flag", "deviations_rootcausecode": "Root-cause code",
+    "capa_capa": "CAPA", "capa_capaaction": "CAPA action",
 }
 
 #: The page (URL name taking the record's pk) that shows each record type; notices and deadlines link there.
 RECORD_PAGES = {"tenants_partnership": "partnership-detail", "clocks_deadline": "deadline-detail",
-                "agreements_qualityagreement": "agreement-detail"}
+                "agreements_qualityagreement": "agreement-detail", "deviations_deviation": "deviation-detail",
+                "capa_capa": "capa-detail"}
 
 
 def record_page_url(record_table: str, record_id: int | None) -> str | None:

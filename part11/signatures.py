@@ -47,6 +47,9 @@ class SignatureRule:
     signer_organization: Callable[[Any], int] | None = None
     #: Why the record cannot be signed for this step in its current state (None: it can).
     precondition: Callable[[Any], str | None] | None = None
+    #: The user who may not sign this step (the record's author: author ≠ approver), and what to tell them.
+    not_by: Callable[[Any], int | None] | None = None
+    not_by_reason: str = "The author of this record may not approve it (author ≠ approver)."
 
 
 @dataclass(frozen=True)
@@ -139,6 +142,8 @@ def sign(*, request: Any, membership: Membership, record: models.Model, step: st
         raise PermissionDenied(f"“{rule.label}” is signed by the other party's quality unit.")
     if rule.precondition is not None and (refusal := rule.precondition(record)):
         raise ValidationError({"step": refusal})
+    if rule.not_by is not None and rule.not_by(record) == membership.user_id:
+        raise ValidationError({"step": rule.not_by_reason})
     _check_credentials(request, membership, password, otp)
     with transaction.atomic():
         live = signatures_of(record).filter(voided_at__isnull=True)

@@ -12,4 +12,6 @@ urlpatterns = [
     path("", include("part11.api_urls")),
     path("", include("clocks.api_urls")),
     path("", include("agreements.api_urls")),
+    path("", include("deviations.api_urls")),
+    path("", include("capa.api_urls")),
 ]

@@ -137,6 +137,8 @@ INSTALLED_APPS = [
     "part11",
     "clocks",
     "agreements",
+    "deviations",
+    "capa",
 ]
 
 MIDDLEWARE = [

@@ -28,5 +28,7 @@ urlpatterns = [
     path("", include("part11.urls")),
     path("", include("clocks.urls")),
     path("", include("agreements.urls")),
+    path("", include("deviations.urls")),
+    path("", include("capa.urls")),
     path("", include("tenants.urls")),
 ]

@@ -47,3 +47,15 @@ def expected_version_from(request: Any) -> tuple[int, bool]:
         return int(expected), precondition
     except (TypeError, ValueError):
         raise serializers.ValidationError({"version": ["A version is a whole number."]}) from None
+
+
+def bump_version(obj: Any, expected_version: int | None = None, precondition: bool = False) -> None:
+    """A change to a record's parts (lines, actions) is a change to the record: +1 on its version, conditionally,
+    so a concurrent edit of the record or of another part is refused as stale."""
+    read = obj.version if expected_version is None else expected_version
+    if expected_version is not None and expected_version != obj.version:
+        raise StaleWrite(obj.version, precondition=precondition)
+    if not type(obj).objects.filter(pk=obj.pk, version=read).update(version=F("version") + 1):
+        current = type(obj).objects.filter(pk=obj.pk).values_list("version", flat=True).first() or obj.version
+        raise StaleWrite(current, precondition=precondition)
+    obj.version = read + 1

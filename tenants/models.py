@@ -398,3 +398,19 @@ class StoredFile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.original_name} ({self.sha256[:12]}…)"
+
+
+class RecordCounter(models.Model):
+    """The last number an organization issued per kind and year (DEV-2026-0042): see ``tenants.numbering``."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    key = models.CharField(max_length=20, help_text="Prefix and year, e.g. DEV-2026")
+    last = models.PositiveIntegerField(default=0)
+
+    owner_field = "organization"
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "key"], name="record_counter_once")]
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.last}"

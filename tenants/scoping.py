@@ -96,6 +96,11 @@ class _MembershipCapability(permissions.BasePermission):
     def has_object_permission(self, request: Request, view: Any, obj: Model) -> bool:
         if request.method in permissions.SAFE_METHODS:
             return True
+        if getattr(view, "action", None) in view.partner_actions:
+            capability = view.write_capability_for_action()
+            if capability is None or not can(view.membership, capability):
+                raise exceptions.PermissionDenied(f"Your role ({view.membership.get_role_display()}) may not do this.")
+            return True
         try:
             check_write(view.membership, view.write_capability_for_action(), obj)
         except PermissionDenied as exc:
@@ -111,6 +116,10 @@ class ScopedViewSet(viewsets.GenericViewSet):
     write_capability: ClassVar[Capability | None] = None
     #: Extra actions that need another capability than ``write_capability`` (e.g. {"second_factor": ...}).
     action_capabilities: ClassVar[dict[str, Capability]] = {}
+    #: Actions a partner that sees the object may take on it without owning it: they write the partner's own rows
+    #: pointing at it (a sponsor's comment on a CMO deviation, its acknowledgement of a CMO notice). The service
+    #: still decides who may; only the owner-only check is skipped.
+    partner_actions: ClassVar[frozenset[str]] = frozenset()
     permission_classes = [permissions.IsAuthenticated, _MembershipCapability]
 
     membership: Membership | None = None
