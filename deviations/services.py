@@ -221,15 +221,17 @@ def _set_lines(membership: Membership, deviation: Deviation, lines: Sequence[Lin
 
 
 @transaction.atomic
-def deviation_report(*, membership: Membership, deviation: Deviation) -> Deviation:
-    """Draft → open: the report time starts the closure clock (and, once classified, the notification clocks)."""
+def deviation_report(*, membership: Membership, deviation: Deviation, at: dt.datetime | None = None) -> Deviation:
+    """Draft → open: the report time starts the closure clock (and, once classified, the notification clocks).
+
+    ``at`` is for loading history (the demo, a migration from paper): pages and the API always report now."""
     _require_owner(membership, deviation)
     _require(membership, Capability.RECORD_OPERATIONS)
     _require_state(deviation, [State.DRAFT], "report it")
     lines = list(deviation.lines.all())
     if not lines:
         raise ValidationError({"lines": "Name at least one affected product before reporting."})
-    now = timezone.now()
+    now = at or timezone.now()
     deviation.state, deviation.reported_at, deviation.reported_by = State.OPEN, now, membership.user
     days = min(effective_terms(p).deviation_closure_days for p in {line.partnership_id for line in lines})
     deviation.closure_deadline = _closure_clock(deviation, days, now, "deviation reported")

@@ -185,6 +185,74 @@ def own_activity(cast: Cast) -> Any:
     return _agreements().route_activity(cast)
 
 
+def _deviations() -> Any:
+    from tests.deviations import routes
+
+    return routes
+
+
+def deviation_draft(cast: Cast) -> Any:
+    return _deviations().draft(cast)
+
+
+def deviation(cast: Cast) -> Any:
+    """Reported (open) by a Borealis operator at Borealis Montreal, affecting Northwind's NWB-9."""
+    return _deviations().reported(cast)
+
+
+def deviation_classified(cast: Cast) -> Any:
+    return _deviations().classified(cast)
+
+
+def deviation_investigating(cast: Cast) -> Any:
+    return _deviations().investigating(cast)
+
+
+def deviation_pending(cast: Cast) -> Any:
+    return _deviations().pending(cast)
+
+
+def deviation_closed(cast: Cast) -> Any:
+    return _deviations().closed(cast)
+
+
+def deviation_notice(cast: Cast) -> Any:
+    return _deviations().notice(cast)
+
+
+def deviation_extension(cast: Cast) -> Any:
+    return _deviations().extension(cast)
+
+
+def consistency_flag(cast: Cast) -> Any:
+    return _deviations().flag(cast)
+
+
+def root_cause(cast: Cast) -> Any:
+    return _deviations().own_cause(cast)
+
+
+def capa(cast: Cast) -> Any:
+    return _deviations().capa(cast)
+
+
+def capa_action(cast: Cast) -> Any:
+    return _deviations().capa_action(cast)
+
+
+def capa_scheduled(cast: Cast) -> Any:
+    return _deviations().capa_scheduled(cast)
+
+
+def capa_closable(cast: Cast) -> Any:
+    return _deviations().capa_closable(cast)
+
+
+def built(name: str) -> Callable[[Cast], Any]:
+    """Case data built by tests/deviations/routes.py from the target as it stands (its version, its lines)."""
+    return lambda cast: getattr(_deviations(), name)(cast)
+
+
 def _start_for(sponsor: str, cmo: str) -> Callable[[Cast], dict[str, Any]]:
     return lambda cast: {"partnership": cast.partnership(sponsor, cmo).pk}
 
@@ -248,6 +316,25 @@ PRODUCT_PAGE_POST = {**PRODUCT_PUT, "is_active": "on", "markets": ["US"]}
 def _grant_post(cast: Cast) -> dict[str, Any]:
     return {"partnership": partnership(cast).pk, "grantee_username": "auditor", "grantee_organization": "helix",
             "reason": "audit", "expires_at": (timezone.now() + dt.timedelta(days=1)).isoformat()}
+
+
+# Deviations and CAPA: Borealis (the CMO) owns them; Northwind, whose NWB-9 they affect, reads them; the sponsor's
+# partner actions are comments and acknowledging its notices. A grant on the partnership does not reach them.
+DEVIATION_READERS = {"borealis.qa": 200, "borealis.admin": 200, "northwind.qa": 200, "northwind.admin": 200,
+                     "helix.qa": 404, "acme.qa": 404, "auditor": 404, GRANTEE: 404}
+# Extension requests, consistency flags: Borealis's alone (Northwind gets 404 like everyone else).
+CMO_ONLY_READERS = {"borealis.qa": 200, "borealis.admin": 200, "northwind.qa": 404, "helix.qa": 404, "acme.qa": 404,
+                    "auditor": 404, GRANTEE: 404}
+# Writes on a Borealis deviation or CAPA: its QA approver; its org admin (no authoring role) and the partner 403.
+CMO_WRITES = {"borealis.qa": 200, "borealis.admin": 403, "northwind.qa": 403, "helix.qa": 404, "acme.qa": 404,
+              "auditor": 404, GRANTEE: 404, ANON: 401}
+CMO_PAGE_FORMS = {"borealis.qa": 200, "borealis.admin": 403, "northwind.qa": 403, "helix.qa": 404, "acme.qa": 404,
+                  "auditor": 404, GRANTEE: 404, ANON: 302}
+CMO_PAGE_WRITES = {**CMO_PAGE_FORMS, "borealis.qa": 302}
+CMO_ONLY_WRITES = {**CMO_WRITES, "northwind.qa": 404}
+CMO_ONLY_PAGE_FORMS = {**CMO_PAGE_FORMS, "northwind.qa": 404}
+CMO_ONLY_PAGE_WRITES = {**CMO_PAGE_WRITES, "northwind.qa": 404}
+CANCEL = {"reason": "Route matrix: raised in error", **SIGN}
 
 
 ROUTES: list[Route] = [

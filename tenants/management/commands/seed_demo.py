@@ -90,8 +90,11 @@ class Command(BaseCommand):
         from agreements.demo import seed_agreements
         from clocks.demo import seed_deadlines
 
+        from deviations.demo import seed_deviations
+
         seed_deadlines(orgs)
         seed_agreements(password)
+        seed_deviations(password)
         self.stdout.write(self.style.SUCCESS(
             f"Demo data ready: {len(orgs)} organizations, {len(sites)} sites, {len(products)} products, "
             f"{len(demo.PARTNERSHIPS)} partnerships, {len(demo.USERS) + 1} users."
