@@ -74,7 +74,7 @@ class DeviationSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(LineSerializer(many=True))
     def get_products(self, deviation: Deviation) -> Any:
-        return LineSerializer(deviation.visible_lines, many=True).data
+        return LineSerializer(getattr(deviation, "visible_lines", []), many=True).data
 
 
 class TimelineSerializer(serializers.ModelSerializer):
@@ -268,7 +268,7 @@ class FlagReviewSerializer(serializers.Serializer):
 class CauseSerializer(serializers.Serializer):
     code = serializers.CharField(max_length=20)
     name = serializers.CharField(max_length=200)
-    parent = serializers.CharField(max_length=10)
+    category = serializers.CharField(max_length=10, help_text="The standard category it refines, e.g. MAC")
     standard = serializers.BooleanField(read_only=True)
 
 
@@ -572,9 +572,9 @@ class RootCauseViewSet(mixins.ListModelMixin, ScopedViewSet):
     pagination_class = None
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        standard = [{"code": c.code, "name": c.name, "parent": c.parent, "standard": True}
+        standard = [{"code": c.code, "name": c.name, "category": c.parent, "standard": True}
                     for c in (*taxonomy.CATEGORIES, *taxonomy.CODES)]
-        own = [{"code": c.code, "name": c.name, "parent": c.parent, "standard": False}
+        own = [{"code": c.code, "name": c.name, "category": c.parent, "standard": False}
                for c in self.get_queryset().filter(is_active=True)]
         return Response({"version": taxonomy.VERSION, "codes": standard + own})
 
@@ -582,6 +582,8 @@ class RootCauseViewSet(mixins.ListModelMixin, ScopedViewSet):
     def create(self, request: Request) -> Response:
         incoming = CauseSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
-        cause: RootCauseCode = services.cause_add(membership=self.acting, **incoming.validated_data)
-        return Response({"code": cause.code, "name": cause.name, "parent": cause.parent, "standard": False},
+        data = incoming.validated_data
+        cause: RootCauseCode = services.cause_add(membership=self.acting, code=data["code"], name=data["name"],
+                                                  parent=data["category"])
+        return Response({"code": cause.code, "name": cause.name, "category": cause.parent, "standard": False},
                         status=status.HTTP_201_CREATED)

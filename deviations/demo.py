@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from django.test import RequestFactory
@@ -39,7 +39,7 @@ def _as(username: str) -> Iterator[Membership]:
         yield member
 
 
-def _report(title: str, *, site: str, products: dict[str, tuple[str, ...]], area: str, step: str, days_ago: float,
+def _report(title: str, *, site: str, products: Mapping[str, tuple[str, ...]], area: str, step: str, days_ago: float,
             description: str, draft: bool = False, category: str = "manufacturing") -> Deviation:
     at = timezone.now() - dt.timedelta(days=days_ago)
     with _as("acme.operator") as member:
@@ -184,6 +184,7 @@ def seed_deviations(password: str) -> int:
                           step="Intermediate storage", days_ago=40, category="storage",
                           description="Temperature at 9.4 °C for 3 h (limit 2–8 °C)."),
                   classification="major", notify=True, investigate=True, cause="ENV-02")
+    assert overdue.closure_deadline is not None
     with _as("acme.qa") as member:
         services.extension_request(membership=member, deviation=overdue,
                                    due_date=overdue.closure_deadline.due_at.date() + dt.timedelta(days=21),

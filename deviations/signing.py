@@ -51,9 +51,9 @@ def deviation_content(deviation: Deviation) -> dict[str, Any]:
         "capa_not_required_reason": deviation.capa_not_required_reason, "cancel_reason": deviation.cancel_reason,
         # Each line as its SHA-256: the signature binds every sponsor's line exactly, yet the signed content any
         # party can read (signature records, PDFs) reveals no sponsor's product, batch or impact to another.
-        "lines": [hashlib.sha256(canonical_json([line.partnership_id, line.product_id, sorted(line.batch_numbers),
-                                                 line.impact]).encode()).hexdigest()
-                  for line in deviation.lines.order_by("id")],
+        "lines": [hashlib.sha256(canonical_json({
+            "partnership": line.partnership_id, "product": line.product_id, "batches": sorted(line.batch_numbers),
+            "impact": line.impact}).encode()).hexdigest() for line in deviation.lines.order_by("id")],
     }
 
 

@@ -852,6 +852,236 @@ ROUTES: list[Route] = [
         Case(ANON, "post", 302, {"organization": "northwind"}),
         Case("northwind.qa", "get", 405),
     ]),
+    # --- Deviations and CAPA (API): Borealis owns them at Borealis Montreal; they affect Northwind's NWB-9 -------
+    Route("api:deviation-list", listing("api:deviation-list"), deviation, [
+        *sees({"borealis.qa": True, "borealis.admin": True, "northwind.qa": True, "northwind.admin": True,
+               "helix.qa": False, "acme.qa": False, "auditor": False, GRANTEE: False, ANON: 401}),
+        Case("borealis.qa", "post", 201, built("create_api")),
+        Case("borealis.admin", "post", 403, built("create_api")),  # no operations role
+        Case("northwind.qa", "post", 400, built("create_api")),  # a sponsor has no site: the CMO records them
+        Case("acme.qa", "post", 400, built("create_api")),  # not its site
+        Case("helix.viewer", "post", 403, built("create_api")),
+        Case("auditor", "post", 403, built("create_api")),
+        Case(ANON, "post", 401, built("create_api")),
+    ]),
+    Route("api:deviation-counts", listing("api:deviation-counts"), deviation, reads({
+        "borealis.qa": 200, "northwind.qa": 200, "helix.qa": 200, "acme.qa": 200, "auditor": 200, ANON: 401})),
+    Route("api:deviation-export", listing("api:deviation-export"), deviation, reads({
+        "borealis.qa": 200, "borealis.admin": 200, "northwind.qa": 200, "helix.qa": 200, "acme.qa": 200,
+        "auditor": 200, "helix.viewer": 403, ANON: 401})),
+    Route("api:deviation-detail", detail("api:deviation-detail"), deviation, [
+        *reads({**DEVIATION_READERS, ANON: 401}), *parties(CMO_WRITES, "patch", built("edit_api"))]),
+    Route("api:deviation-lines", detail("api:deviation-lines"), deviation,
+          parties(CMO_WRITES, "put", built("lines_api"))),
+    Route("api:deviation-report", detail("api:deviation-report"), deviation_draft, parties(CMO_WRITES, "post")),
+    Route("api:deviation-classify", detail("api:deviation-classify"), deviation,
+          parties(CMO_WRITES, "post", built("classify_post"))),
+    Route("api:deviation-notify", detail("api:deviation-notify"), deviation_classified,
+          parties(CMO_WRITES, "post", {"message": "Route matrix: batch NWB-9-L001 on hold"})),
+    Route("api:deviation-start-investigation", detail("api:deviation-start-investigation"), deviation_classified,
+          parties(CMO_WRITES, "post")),
+    Route("api:deviation-investigation", detail("api:deviation-investigation"), deviation_investigating,
+          parties(CMO_WRITES, "put", built("investigation_api"))),
+    Route("api:deviation-submit", detail("api:deviation-submit"), deviation_investigating,
+          parties(CMO_WRITES, "post")),
+    Route("api:deviation-return-for-rework", detail("api:deviation-return-for-rework"), deviation_pending,
+          parties(CMO_WRITES, "post", {"reason": "Route matrix: assess each batch"})),
+    # Reported by a Borealis operator: Borealis's QA approver may sign (author ≠ approver); Northwind was told.
+    Route("api:deviation-close", detail("api:deviation-close"), deviation_pending, parties(CMO_WRITES, "post", SIGN)),
+    Route("api:deviation-cancel", detail("api:deviation-cancel"), deviation, parties(CMO_WRITES, "post", CANCEL)),
+    Route("api:deviation-reopen", detail("api:deviation-reopen"), deviation_closed,
+          parties(CMO_WRITES, "post", {"reason": "Route matrix: new stability data"})),
+    Route("api:deviation-comments", detail("api:deviation-comments"), deviation, [
+        *reads({**DEVIATION_READERS, ANON: 401}),
+        *parties({"borealis.qa": 201, "northwind.qa": 201, "borealis.admin": 403, "northwind.admin": 403,
+                  "helix.qa": 404, "acme.qa": 404, "auditor": 404, GRANTEE: 404, ANON: 401}, "post",
+                 {"kind": "question", "body": "Route matrix: was batch NWB-9-L001 filled?"}),
+    ]),
+    Route("api:deviation-extensions", detail("api:deviation-extensions"), deviation,
+          parties({**CMO_WRITES, "borealis.qa": 201}, "post", built("extension_post"))),
+    Route("api:deviation-pdf", detail("api:deviation-pdf"), deviation, reads({**DEVIATION_READERS, ANON: 401})),
+    Route("api:deviation-notice-list", listing("api:deviation-notice-list"), deviation_notice, sees({
+        "borealis.qa": True, "borealis.admin": True, "northwind.qa": True, "northwind.admin": True,
+        "helix.qa": False, "acme.qa": False, "auditor": False, GRANTEE: False, ANON: 401})),
+    Route("api:deviation-notice-detail", detail("api:deviation-notice-detail"), deviation_notice,
+          reads({**DEVIATION_READERS, ANON: 401})),
+    # The sponsor's partner action: Northwind's QA acknowledges the notice Borealis sent it; Borealis cannot.
+    Route("api:deviation-notice-acknowledge", detail("api:deviation-notice-acknowledge"), deviation_notice, parties({
+        "northwind.qa": 200, "northwind.admin": 403, "borealis.qa": 403, "borealis.admin": 403, "helix.qa": 404,
+        "acme.qa": 404, "auditor": 404, GRANTEE: 404, ANON: 401}, "post", {"note": "Received; our QP is informed."})),
+    Route("api:deviation-extension-list", listing("api:deviation-extension-list"), deviation_extension, sees({
+        "borealis.qa": True, "borealis.admin": True, "northwind.qa": False, "northwind.admin": False,
+        "helix.qa": False, "acme.qa": False, "auditor": False, GRANTEE: False, ANON: 401})),
+    Route("api:deviation-extension-detail", detail("api:deviation-extension-detail"), deviation_extension,
+          reads({**CMO_ONLY_READERS, ANON: 401})),
+    Route("api:deviation-extension-approve", detail("api:deviation-extension-approve"), deviation_extension,
+          parties(CMO_ONLY_WRITES, "post", {"note": "Route matrix: justified"})),
+    Route("api:deviation-extension-reject", detail("api:deviation-extension-reject"), deviation_extension,
+          parties(CMO_ONLY_WRITES, "post", {"note": "Route matrix: not justified"})),
+    Route("api:consistency-flag-list", listing("api:consistency-flag-list"), consistency_flag, sees({
+        "borealis.qa": True, "borealis.admin": True, "northwind.qa": False, "northwind.admin": False,
+        "helix.qa": False, "acme.qa": False, "auditor": False, GRANTEE: False, ANON: 401})),
+    Route("api:consistency-flag-detail", detail("api:consistency-flag-detail"), consistency_flag,
+          reads({**CMO_ONLY_READERS, ANON: 401})),
+    Route("api:consistency-flag-review", detail("api:consistency-flag-review"), consistency_flag,
+          parties(CMO_ONLY_WRITES, "post", {"note": "Route matrix: different fill volumes justify it"})),
+    # Not paginated ({"version", "codes"}): whether Borealis's own code shows is checked on the taxonomy page.
+    Route("api:root-cause-list", listing("api:root-cause-list"), root_cause, [
+        *reads({"borealis.qa": 200, "northwind.qa": 200, "helix.qa": 200, "acme.qa": 200, "auditor": 200,
+                ANON: 401}),
+        Case("borealis.qa", "post", 201, {"code": "MAC-B2", "name": "Agitator seal wear", "parent": "MAC"}),
+        Case("borealis.admin", "post", 403, {"code": "MAC-B2", "name": "Agitator seal wear", "parent": "MAC"}),
+        Case("helix.viewer", "post", 403, {"code": "MAC-H1", "name": "x", "parent": "MAC"}),
+        Case("acme.operator", "post", 403, {"code": "MAC-A1", "name": "x", "parent": "MAC"}),
+        Case("auditor", "post", 403, {"code": "MAC-H1", "name": "x", "parent": "MAC"}),
+        Case(ANON, "post", 401, {"code": "MAC-H1", "name": "x", "parent": "MAC"}),
+    ]),
+    # A sponsor sees the CAPA its CMO linked to a deviation affecting it (read-only).
+    Route("api:capa-list", listing("api:capa-list"), capa, [
+        *sees({"borealis.qa": True, "borealis.admin": True, "northwind.qa": True, "northwind.admin": True,
+               "helix.qa": False, "acme.qa": False, "auditor": False, GRANTEE: False, ANON: 401}),
+        Case("borealis.qa", "post", 201, built("capa_post")),
+        Case("borealis.admin", "post", 403, built("capa_post")),
+        Case("helix.qa", "post", 400, built("capa_post")),  # a deviation it cannot see
+        Case("acme.qa", "post", 400, built("capa_post")),
+        Case("auditor", "post", 403, built("capa_post")),
+        Case(ANON, "post", 401, built("capa_post")),
+    ]),
+    Route("api:capa-detail", detail("api:capa-detail"), capa, [
+        *reads({**DEVIATION_READERS, ANON: 401}), *parties(CMO_WRITES, "patch", built("capa_edit_api"))]),
+    Route("api:capa-actions", detail("api:capa-actions"), capa,
+          parties({**CMO_WRITES, "borealis.qa": 201}, "post", built("action_post"))),
+    Route("api:capa-effectiveness", detail("api:capa-effectiveness"), capa,
+          parties(CMO_WRITES, "put", built("effectiveness_post"))),
+    Route("api:capa-effectiveness-result", detail("api:capa-effectiveness-result"), capa_scheduled,
+          parties(CMO_WRITES, "post", {"passed": True, "note": "Route matrix: no excursion in 20 batches"})),
+    Route("api:capa-close", detail("api:capa-close"), capa_closable, parties(CMO_WRITES, "post", SIGN)),
+    Route("api:capa-cancel", detail("api:capa-cancel"), capa, parties(CMO_WRITES, "post", CANCEL)),
+    Route("api:capa-pdf", detail("api:capa-pdf"), capa, reads({**DEVIATION_READERS, ANON: 401})),
+    Route("api:capa-action-list", listing("api:capa-action-list"), capa_action, sees({
+        "borealis.qa": True, "borealis.admin": True, "northwind.qa": True, "northwind.admin": True,
+        "helix.qa": False, "acme.qa": False, "auditor": False, GRANTEE: False, ANON: 401})),
+    Route("api:capa-action-detail", detail("api:capa-action-detail"), capa_action,
+          reads({**DEVIATION_READERS, ANON: 401})),
+    Route("api:capa-action-complete", detail("api:capa-action-complete"), capa_action,
+          parties(CMO_WRITES, "post", {"evidence": "Route matrix: probes recalibrated (WO-7781)"})),
+    # --- Pages -------------------------------------------------------------------------------------------------
+    Route("deviations", listing("deviations"), deviation, sees({
+        "borealis.qa": True, "borealis.admin": True, "northwind.qa": True, "northwind.admin": True,
+        "helix.qa": False, "acme.qa": False, "auditor": False, GRANTEE: False, ANON: 302}),
+        marker=lambda d: f'href="{reverse("deviation-detail", args=[d.pk])}"'),
+    Route("deviation-create", listing("deviation-create"), deviation, [
+        *reads({"borealis.qa": 200, "borealis.admin": 403, "acme.operator": 200, "helix.viewer": 403,
+                "auditor": 403, ANON: 302}),
+        Case("borealis.qa", "post", 302, built("create_page")),
+        Case("borealis.admin", "post", 403, built("create_page")),
+        Case("northwind.qa", "post", 400, built("create_page")),  # refused: a sponsor has no site
+        Case("acme.qa", "post", 400, built("create_page")),  # refused: not its site
+        Case("helix.viewer", "post", 403, built("create_page")),
+        Case("auditor", "post", 403, built("create_page")),
+        Case(ANON, "post", 302, built("create_page")),
+    ]),
+    Route("deviation-export", listing("deviation-export"), deviation, reads({
+        "borealis.qa": 200, "borealis.admin": 200, "northwind.qa": 200, "helix.qa": 200, "acme.qa": 200,
+        "auditor": 200, "helix.viewer": 403, ANON: 302})),
+    Route("deviation-detail", detail("deviation-detail"), deviation, reads({**DEVIATION_READERS, ANON: 302})),
+    Route("deviation-edit", detail("deviation-edit"), deviation, [
+        *reads(CMO_PAGE_FORMS), *parties(CMO_PAGE_WRITES, "post", built("edit_page"))]),
+    Route("deviation-lines", detail("deviation-lines"), deviation, [
+        *reads(CMO_PAGE_FORMS), *parties(CMO_PAGE_WRITES, "post", built("lines_page"))]),
+    Route("deviation-report", detail("deviation-report"), deviation_draft, parties(CMO_PAGE_WRITES, "post")),
+    Route("deviation-classify", detail("deviation-classify"), deviation, [
+        *reads(CMO_PAGE_FORMS), *parties(CMO_PAGE_WRITES, "post", built("classify_post"))]),
+    Route("deviation-notify", detail("deviation-notify"), deviation_classified, [
+        *reads(CMO_PAGE_FORMS), *parties(CMO_PAGE_WRITES, "post", {"message": "Route matrix: batch on hold"})]),
+    Route("deviation-start", detail("deviation-start"), deviation_classified, parties(CMO_PAGE_WRITES, "post")),
+    Route("deviation-investigation", detail("deviation-investigation"), deviation_investigating, [
+        *reads(CMO_PAGE_FORMS), *parties(CMO_PAGE_WRITES, "post", built("investigation_page"))]),
+    Route("deviation-submit", detail("deviation-submit"), deviation_investigating,
+          parties(CMO_PAGE_WRITES, "post")),
+    Route("deviation-return", detail("deviation-return"), deviation_pending, [
+        *reads(CMO_PAGE_FORMS), *parties(CMO_PAGE_WRITES, "post", {"reason": "Route matrix: assess each batch"})]),
+    Route("deviation-close", detail("deviation-close"), deviation_pending, [
+        *reads(CMO_PAGE_FORMS), *parties(CMO_PAGE_WRITES, "post", SIGN)]),
+    Route("deviation-cancel", detail("deviation-cancel"), deviation, [
+        *reads(CMO_PAGE_FORMS), *parties(CMO_PAGE_WRITES, "post", CANCEL)]),
+    Route("deviation-reopen", detail("deviation-reopen"), deviation_closed, [
+        *reads(CMO_PAGE_FORMS), *parties(CMO_PAGE_WRITES, "post", {"reason": "Route matrix: new stability data"})]),
+    # Posting a comment needs an authoring role (checked before the lookup): the auditor gets 403 like the admins.
+    Route("deviation-comment", detail("deviation-comment"), deviation, parties({
+        "borealis.qa": 302, "northwind.qa": 302, "borealis.admin": 403, "northwind.admin": 403, "helix.qa": 404,
+        "acme.qa": 404, "auditor": 403, GRANTEE: 403, ANON: 302}, "post",
+        {"kind": "question", "body": "Route matrix: was batch NWB-9-L001 filled?"})),
+    Route("deviation-extension", detail("deviation-extension"), deviation, [
+        *reads(CMO_PAGE_FORMS), *parties(CMO_PAGE_WRITES, "post", built("extension_post"))]),
+    Route("deviation-file-upload", detail("deviation-file-upload"), deviation, [
+        *reads(CMO_PAGE_FORMS), *parties(CMO_PAGE_WRITES, "post", "upload-page")]),
+    Route("deviation-pdf", detail("deviation-pdf"), deviation, reads({
+        **DEVIATION_READERS, "helix.viewer": 403, ANON: 302})),
+    Route("deviation-acknowledge", detail("deviation-acknowledge"), deviation_notice, [
+        *reads({"northwind.qa": 200, "borealis.qa": 200, "northwind.admin": 403, "borealis.admin": 403,
+                "helix.qa": 404, "acme.qa": 404, "auditor": 403, GRANTEE: 403, ANON: 302}),
+        *parties({"northwind.qa": 302, "borealis.qa": 403, "northwind.admin": 403, "helix.qa": 404, "acme.qa": 404,
+                  "auditor": 403, GRANTEE: 403, ANON: 302}, "post", {"note": "Received; our QP is informed."}),
+    ]),
+    Route("deviation-extension-decide", detail("deviation-extension-decide"), deviation_extension, [
+        *reads(CMO_ONLY_PAGE_FORMS),
+        *parties(CMO_ONLY_PAGE_WRITES, "post", {"decision": "approve", "note": "Route matrix: justified"})]),
+    Route("deviation-consistency", listing("deviation-consistency"), consistency_flag, sees({
+        "borealis.qa": True, "borealis.admin": True, "northwind.qa": False, "northwind.admin": False,
+        "helix.qa": False, "acme.qa": False, "auditor": False, GRANTEE: False, ANON: 302}),
+        marker=lambda f: f.differences),
+    Route("deviation-flag-review", detail("deviation-flag-review"), consistency_flag, [
+        *reads(CMO_ONLY_PAGE_FORMS),
+        *parties(CMO_ONLY_PAGE_WRITES, "post", {"note": "Route matrix: different fill volumes justify it"})]),
+    Route("deviation-taxonomy", listing("deviation-taxonomy"), root_cause, sees({
+        "borealis.qa": True, "borealis.admin": True, "northwind.qa": False, "helix.qa": False, "acme.qa": False,
+        "auditor": False, ANON: 302}), marker=lambda c: f"<code>{c.code}</code>"),
+    Route("deviation-cause-add", listing("deviation-cause-add"), root_cause, [
+        Case("borealis.qa", "post", 302, {"parent": "MAC", "code": "MAC-B2", "name": "Agitator seal wear"}),
+        Case("borealis.admin", "post", 403, {"parent": "MAC", "code": "MAC-B2", "name": "Agitator seal wear"}),
+        Case("helix.viewer", "post", 403, {"parent": "MAC", "code": "MAC-H1", "name": "x"}),
+        Case("acme.operator", "post", 403, {"parent": "MAC", "code": "MAC-A1", "name": "x"}),
+        Case("auditor", "post", 403, {"parent": "MAC", "code": "MAC-H1", "name": "x"}),
+        Case(ANON, "post", 302, {"parent": "MAC", "code": "MAC-H1", "name": "x"}),
+    ]),
+    Route("capas", listing("capas"), capa, sees({
+        "borealis.qa": True, "borealis.admin": True, "northwind.qa": True, "northwind.admin": True,
+        "helix.qa": False, "acme.qa": False, "auditor": False, GRANTEE: False, ANON: 302}),
+        marker=lambda c: f'href="{reverse("capa-detail", args=[c.pk])}"'),
+    Route("capa-create", listing("capa-create"), deviation, [
+        *reads({"borealis.qa": 200, "borealis.admin": 403, "acme.qa": 200, "helix.viewer": 403, "auditor": 403,
+                ANON: 302}),
+        Case("borealis.qa", "post", 302, built("capa_post")),
+        Case("borealis.admin", "post", 403, built("capa_post")),
+        Case("helix.qa", "post", 400, built("capa_post")),  # refused: a deviation it cannot see
+        Case("acme.qa", "post", 400, built("capa_post")),
+        Case("auditor", "post", 403, built("capa_post")),
+        Case(ANON, "post", 302, built("capa_post")),
+    ]),
+    Route("capa-detail", detail("capa-detail"), capa, reads({**DEVIATION_READERS, ANON: 302})),
+    Route("capa-edit", detail("capa-edit"), capa, [
+        *reads(CMO_PAGE_FORMS), *parties(CMO_PAGE_WRITES, "post", built("capa_edit_page"))]),
+    Route("capa-action-add", detail("capa-action-add"), capa, [
+        *reads(CMO_PAGE_FORMS), *parties(CMO_PAGE_WRITES, "post", built("action_post"))]),
+    Route("capa-effectiveness", detail("capa-effectiveness"), capa, [
+        *reads(CMO_PAGE_FORMS), *parties(CMO_PAGE_WRITES, "post", built("effectiveness_post"))]),
+    Route("capa-effectiveness-result", detail("capa-effectiveness-result"), capa_scheduled, [
+        *reads(CMO_PAGE_FORMS),
+        *parties(CMO_PAGE_WRITES, "post", {"result": "passed", "note": "Route matrix: no excursion in 20 batches"})]),
+    Route("capa-close", detail("capa-close"), capa_closable, [
+        *reads(CMO_PAGE_FORMS), *parties(CMO_PAGE_WRITES, "post", SIGN)]),
+    Route("capa-cancel", detail("capa-cancel"), capa, [
+        *reads(CMO_PAGE_FORMS), *parties(CMO_PAGE_WRITES, "post", CANCEL)]),
+    Route("capa-pdf", detail("capa-pdf"), capa, reads({**DEVIATION_READERS, "helix.viewer": 403, ANON: 302})),
+    # The action's owner (or a QA author) completes it: the form is not a write of the CAPA (writes = False).
+    Route("capa-action-complete", detail("capa-action-complete"), capa_action, [
+        *reads({"borealis.qa": 200, "borealis.admin": 200, "northwind.qa": 200, "helix.qa": 404, "acme.qa": 404,
+                "auditor": 404, GRANTEE: 404, ANON: 302}),
+        *parties({"borealis.qa": 302, "borealis.admin": 403, "northwind.qa": 403, "helix.qa": 404, "acme.qa": 404,
+                  "auditor": 404, GRANTEE: 404, ANON: 302}, "post", {"evidence": "Route matrix: WO-7781"}),
+    ]),
+
 ]
 
 BY_NAME = {route.name: route for route in ROUTES}

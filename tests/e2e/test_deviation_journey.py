@@ -86,7 +86,7 @@ def test_cross_sponsor_deviation_reported_investigated_commented_and_closed(cast
     expect(page.get_by_role("heading", level=1)).to_contain_text(f"{number} {TITLE}")
     expect(page.get_by_test_id("deviation-state")).to_have_text("Open (reported)")
     expect(page.get_by_test_id("deviation-class")).to_have_count(0)
-    expect(page.locator(".facts")).to_contain_text(f"Acme CDMO · Acme Boston")
+    expect(page.locator(".facts")).to_contain_text("Acme CDMO · Acme Boston")
     expect(page.locator(".facts")).to_contain_text(f"{discovered:%-d %b %Y %H:%M} UTC by Olivia Park, QC analyst")
     lines = page.get_by_test_id("lines")
     helix_line, northwind_line = lines.locator('tr[data-product="HLX-101"]'), lines.locator('tr[data-product="NWB-7"]')
