@@ -28,6 +28,7 @@ from agreements.models import (
     SubcontractorConsent,
 )
 from part11 import signatures
+from part11.api import SignSerializer
 from qms.versioning import expected_version_from
 from tenants.api import OrganizationRefSerializer, ReasonSerializer
 from tenants.models import Partnership
@@ -128,11 +129,6 @@ class WindowsWriteSerializer(serializers.Serializer):
 
 class DataSharingWriteSerializer(serializers.Serializer):
     terms = DataSharingSerializer(many=True)
-
-
-class SignSerializer(serializers.Serializer):
-    password = serializers.CharField(style={"input_type": "password"})
-    otp = serializers.CharField(required=False, allow_blank=True)
 
 
 class OverrideSerializer(SignSerializer):

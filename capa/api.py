@@ -17,6 +17,7 @@ from capa import selectors, services
 from capa.filters import CapaFilter
 from capa.models import Capa, CapaAction
 from deviations.selectors import deviation_list
+from part11.api import SignSerializer, SignWithReasonSerializer
 from part11.pdf import pdf_response
 from qms.versioning import expected_version_from
 from tenants.models import Membership
@@ -83,15 +84,6 @@ class EffectivenessResultSerializer(serializers.Serializer):
 
 class EvidenceSerializer(serializers.Serializer):
     evidence = serializers.CharField()
-
-
-class SignSerializer(serializers.Serializer):
-    password = serializers.CharField(style={"input_type": "password"})
-    otp = serializers.CharField(required=False, allow_blank=True)
-
-
-class CancelSerializer(SignSerializer):
-    reason = serializers.CharField()
 
 
 class CapaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
@@ -176,11 +168,11 @@ class CapaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSe
                                  otp=incoming.validated_data.get("otp"))
         return self._detail(capa)
 
-    @extend_schema(request=CancelSerializer, responses=CapaDetailSerializer)
+    @extend_schema(request=SignWithReasonSerializer, responses=CapaDetailSerializer)
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
         capa = self.get_object()
-        incoming = CancelSerializer(data=request.data)
+        incoming = SignWithReasonSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         services.capa_cancel(request=request._request, membership=self.acting, capa=capa,
                              reason=incoming.validated_data["reason"], password=incoming.validated_data["password"],

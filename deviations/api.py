@@ -24,6 +24,7 @@ from deviations import selectors, services, taxonomy
 from deviations.filters import DeviationFilter, FlagFilter
 from deviations.models import (
     AffectedProduct,
+    Classification,
     Comment,
     ConsistencyFlag,
     Deviation,
@@ -34,7 +35,7 @@ from deviations.models import (
     TimelineEntry,
 )
 from deviations.pdf import deviation_pdf_response
-from part11.api import SignatureSerializer
+from part11.api import SignatureSerializer, SignSerializer, SignWithReasonSerializer
 from part11.signatures import signatures_of
 from qms.versioning import expected_version_from
 from tenants.api import ReasonSerializer
@@ -193,7 +194,7 @@ class LinesSerializer(serializers.Serializer):
 
 
 class ClassifySerializer(serializers.Serializer):
-    classification = serializers.ChoiceField(choices=["minor", "major", "critical"])
+    classification = serializers.ChoiceField(choices=Classification.choices)
     rationale = serializers.CharField()
     version = serializers.IntegerField(required=False)
 
@@ -208,15 +209,6 @@ class InvestigationSerializer(serializers.Serializer):
     impacts = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False,
                                     help_text="{line id: product-impact assessment}")
     version = serializers.IntegerField(required=False)
-
-
-class SignSerializer(serializers.Serializer):
-    password = serializers.CharField(style={"input_type": "password"})
-    otp = serializers.CharField(required=False, allow_blank=True)
-
-
-class CancelSerializer(SignSerializer):
-    reason = serializers.CharField()
 
 
 class NotifySerializer(serializers.Serializer):
@@ -265,11 +257,13 @@ class FlagReviewSerializer(serializers.Serializer):
     note = serializers.CharField()
 
 
-class CauseSerializer(serializers.Serializer):
-    code = serializers.CharField(max_length=20)
-    name = serializers.CharField(max_length=200)
-    category = serializers.CharField(max_length=10, help_text="The standard category it refines, e.g. MAC")
-    standard = serializers.BooleanField(read_only=True)
+class CauseSerializer(serializers.ModelSerializer):
+    category = serializers.CharField(source="parent", max_length=10, help_text="The standard category it refines")
+    standard = serializers.BooleanField(read_only=True, default=False)
+
+    class Meta:
+        model = RootCauseCode
+        fields = ["code", "name", "category", "standard"]
 
 
 # --- Viewsets -------------------------------------------------------------------------------------------------
@@ -415,11 +409,11 @@ class DeviationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedV
                                       password=data["password"], otp=data.get("otp"))
         return self._detail(deviation)
 
-    @extend_schema(request=CancelSerializer, responses=DeviationDetailSerializer)
+    @extend_schema(request=SignWithReasonSerializer, responses=DeviationDetailSerializer)
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
         deviation = self.get_object()
-        data = _sign_input(request, CancelSerializer)
+        data = _sign_input(request, SignWithReasonSerializer)
         services.deviation_cancel(request=request._request, membership=self.acting, deviation=deviation,
                                   reason=data["reason"], password=data["password"], otp=data.get("otp"))
         return self._detail(deviation)
@@ -571,6 +565,8 @@ class RootCauseViewSet(mixins.ListModelMixin, ScopedViewSet):
     write_capability = Capability.APPROVE_QUALITY_RECORDS
     pagination_class = None
 
+    @extend_schema(responses={200: {"type": "object", "properties": {
+        "version": {"type": "string"}, "codes": {"type": "array", "items": {"type": "object"}}}}})
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         standard = [{"code": c.code, "name": c.name, "category": c.parent, "standard": True}
                     for c in (*taxonomy.CATEGORIES, *taxonomy.CODES)]
@@ -584,6 +580,6 @@ class RootCauseViewSet(mixins.ListModelMixin, ScopedViewSet):
         incoming.is_valid(raise_exception=True)
         data = incoming.validated_data
         cause: RootCauseCode = services.cause_add(membership=self.acting, code=data["code"], name=data["name"],
-                                                  parent=data["category"])
+                                                  parent=data["parent"])
         return Response({"code": cause.code, "name": cause.name, "category": cause.parent, "standard": False},
                         status=status.HTTP_201_CREATED)

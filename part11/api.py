@@ -130,3 +130,16 @@ class SignatureViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedV
         result = signatures.verify(signature, record)
         return Response(VerificationSerializer({"matches": result.matches, "verdict": result.verdict,
                                                 "current_hash": result.current_hash, "signature": signature}).data)
+
+
+class SignSerializer(serializers.Serializer):
+    """A signature's re-entered credentials (21 CFR 11.200(a)); every app's signing action takes this."""
+
+    password = serializers.CharField(style={"input_type": "password"})
+    otp = serializers.CharField(required=False, allow_blank=True)
+
+
+class SignWithReasonSerializer(SignSerializer):
+    """A signed action over its recorded reason (cancel)."""
+
+    reason = serializers.CharField()

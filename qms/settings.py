@@ -367,6 +367,13 @@ SPECTACULAR_SETTINGS = {
         "RoleEnum": "tenants.permissions.Role",
         "DeadlineStageKindEnum": "clocks.rules.StageKind",
         "OrganizationKindEnum": "tenants.models.Organization.Kind",
+        "DeviationStateEnum": "deviations.models.Deviation.State",
+        "DeviationClassificationEnum": "deviations.models.Classification",
+        "ExtensionStateEnum": "deviations.models.ExtensionRequest.State",
+        "ConsistencyFlagStateEnum": "deviations.models.ConsistencyFlag.State",
+        "CommentKindEnum": "deviations.models.Comment.Kind",
+        "CapaStateEnum": "capa.models.Capa.State",
+        "CapaActionKindEnum": "capa.models.CapaAction.Kind",
     },
 }
 
