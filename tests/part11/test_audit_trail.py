@@ -21,6 +21,7 @@ NOT_AUDITED = {
     "clocks_deadlinestage": "derived from its audited deadline (due time, rule); firing is evidenced by the outbox",
     "clocks_notification": "the outbox: operational delivery state; every e-mail try is in clocks_deliveryattempt",
     "clocks_deliveryattempt": "itself the append-only record of delivery attempts (tenants cannot write it)",
+    "tenants_recordcounter": "the last number issued per kind and year; each number is on its audited record",
 }
 
 
