@@ -227,9 +227,9 @@ def on_signed(capa: Capa, signature: Any) -> None:
                 organization_id=capa.organization_id, state=Deadline.State.OPEN, completed_at__isnull=True):
             clocks.deadline_cancel(deadline=deadline, reason=f"{capa.number} cancelled: {capa.cancel_reason}")
 
-@transaction.atomic
 def capa_sign_close(*, request: Any, membership: Membership, capa: Capa, password: str, otp: str | None = None
                     ) -> Any:
+    """No transaction of its own: a refused signature's failed attempt must stay recorded (see deviations)."""
     from part11 import signatures
 
     _require_owner(membership, capa)
@@ -237,7 +237,6 @@ def capa_sign_close(*, request: Any, membership: Membership, capa: Capa, passwor
                            otp=otp)
 
 
-@transaction.atomic
 def capa_cancel(*, request: Any, membership: Membership, capa: Capa, reason: str, password: str,
                 otp: str | None = None) -> Any:
     from part11 import signatures

@@ -11,6 +11,7 @@ import csv
 import io
 from typing import Any
 
+from django.db import transaction
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
@@ -318,10 +319,11 @@ class DeviationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedV
         lines = [services.Line(product_id=line["product"], batch_numbers=tuple(line["batch_numbers"]))
                  for line in data.pop("lines")]
         report = data.pop("report")
-        deviation = services.deviation_create(membership=self.acting, site=self._site(data.pop("site")),
-                                              lines=lines, **data)
-        if report:
-            services.deviation_report(membership=self.acting, deviation=deviation)
+        with transaction.atomic():  # a refused report leaves no draft behind
+            deviation = services.deviation_create(membership=self.acting, site=self._site(data.pop("site")),
+                                                  lines=lines, **data)
+            if report:
+                services.deviation_report(membership=self.acting, deviation=deviation)
         return self._detail(deviation, status.HTTP_201_CREATED)
 
     @extend_schema(request=DeviationUpdateSerializer, responses=DeviationDetailSerializer)

@@ -517,9 +517,10 @@ def _open_clocks(deviation: Deviation) -> list[Deadline]:
                                         completed_at__isnull=True))
 
 
-@transaction.atomic
 def deviation_sign_close(*, request: Any, membership: Membership, deviation: Deviation, password: str,
                          otp: str | None = None) -> Any:
+    """Not wrapped in a transaction of its own: a wrong password must stay recorded (lockout counts it) while the
+    signature is refused; ``signatures.sign`` makes the signature and its effects atomic."""
     from part11 import signatures
 
     _require_owner(membership, deviation)
@@ -527,10 +528,10 @@ def deviation_sign_close(*, request: Any, membership: Membership, deviation: Dev
                            password=password, otp=otp)
 
 
-@transaction.atomic
 def deviation_cancel(*, request: Any, membership: Membership, deviation: Deviation, reason: str, password: str,
                      otp: str | None = None) -> Any:
-    """Record why, then sign the cancellation (the signature covers the reason); one transaction, both or neither."""
+    """Record why (audited), then sign the cancellation over it. A refused signature (a wrong password) leaves the
+    reason recorded and the deviation open, and the failed attempt counted toward lockout."""
     from part11 import signatures
 
     _require_owner(membership, deviation)

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect
@@ -141,9 +142,10 @@ class DeviationCreateView(ScopedPageMixin, FormView):
             return self.form_invalid(form)
         lines = lines_from_post(self.request.POST, [p.pk for p in _products(self.membership)])
         try:
-            deviation = services.deviation_create(membership=self.membership, site=site, lines=lines, **data)
-            if self.request.POST.get("report"):
-                services.deviation_report(membership=self.membership, deviation=deviation)
+            with transaction.atomic():  # a refused report leaves no draft behind
+                deviation = services.deviation_create(membership=self.membership, site=site, lines=lines, **data)
+                if self.request.POST.get("report"):
+                    services.deviation_report(membership=self.membership, deviation=deviation)
         except ValidationError as exc:
             add_service_errors(form, exc)
             return self.form_invalid(form)

@@ -929,12 +929,12 @@ ROUTES: list[Route] = [
     Route("api:root-cause-list", listing("api:root-cause-list"), root_cause, [
         *reads({"borealis.qa": 200, "northwind.qa": 200, "helix.qa": 200, "acme.qa": 200, "auditor": 200,
                 ANON: 401}),
-        Case("borealis.qa", "post", 201, {"code": "MAC-B2", "name": "Agitator seal wear", "parent": "MAC"}),
-        Case("borealis.admin", "post", 403, {"code": "MAC-B2", "name": "Agitator seal wear", "parent": "MAC"}),
-        Case("helix.viewer", "post", 403, {"code": "MAC-H1", "name": "x", "parent": "MAC"}),
-        Case("acme.operator", "post", 403, {"code": "MAC-A1", "name": "x", "parent": "MAC"}),
-        Case("auditor", "post", 403, {"code": "MAC-H1", "name": "x", "parent": "MAC"}),
-        Case(ANON, "post", 401, {"code": "MAC-H1", "name": "x", "parent": "MAC"}),
+        Case("borealis.qa", "post", 201, {"code": "MAC-B2", "name": "Agitator seal wear", "category": "MAC"}),
+        Case("borealis.admin", "post", 403, {"code": "MAC-B2", "name": "Agitator seal wear", "category": "MAC"}),
+        Case("helix.viewer", "post", 403, {"code": "MAC-H1", "name": "x", "category": "MAC"}),
+        Case("acme.operator", "post", 403, {"code": "MAC-A1", "name": "x", "category": "MAC"}),
+        Case("auditor", "post", 403, {"code": "MAC-H1", "name": "x", "category": "MAC"}),
+        Case(ANON, "post", 401, {"code": "MAC-H1", "name": "x", "category": "MAC"}),
     ]),
     # A sponsor sees the CAPA its CMO linked to a deviation affecting it (read-only).
     Route("api:capa-list", listing("api:capa-list"), capa, [
