@@ -138,6 +138,9 @@ def _message(notification: Notification, connection: BaseEmailBackend) -> mail.E
 def notification_link(notification: Notification) -> str:
     from django.urls import reverse
 
+    from part11.models import record_page_url
+
     if notification.deadline_id:
         return reverse("deadline-detail", args=[notification.deadline_id])
-    return reverse("notifications")
+    # A notice sent now (not by a clock) opens its record: the deviation, the batch, ...
+    return record_page_url(notification.record_table, notification.record_id) or reverse("notifications")

@@ -309,7 +309,7 @@ def _sync_notices(membership: Membership, deviation: Deviation) -> None:
             subject_label=f"{deviation.number} → {Partnership.objects.get(pk=partnership_id).sponsor.name}",
             rule=rule, starts_at=deviation.reported_at, audience=[clocks.Audience(sponsor_id, ())])
         notice.save(update_fields=["deadline"])
-        _note(deviation, membership, f"Sponsor notification clock started ({terms.source}): "
+        _note(deviation, membership, f"Sponsor notification clock started, from {terms.source}: "
                                      f"{notice.deadline.rule_text}.", sponsor_id=sponsor_id)
 
 

@@ -941,6 +941,7 @@ ROUTES: list[Route] = [
         *sees({"borealis.qa": True, "borealis.admin": True, "northwind.qa": True, "northwind.admin": True,
                "helix.qa": False, "acme.qa": False, "auditor": False, GRANTEE: False, ANON: 401}),
         Case("borealis.qa", "post", 201, built("capa_post")),
+        Case("northwind.qa", "post", 201, built("capa_post")),  # Northwind's own CAPA on a deviation it sees
         Case("borealis.admin", "post", 403, built("capa_post")),
         Case("helix.qa", "post", 400, built("capa_post")),  # a deviation it cannot see
         Case("acme.qa", "post", 400, built("capa_post")),
@@ -972,7 +973,7 @@ ROUTES: list[Route] = [
         marker=lambda d: f'href="{reverse("deviation-detail", args=[d.pk])}"'),
     Route("deviation-create", listing("deviation-create"), deviation, [
         *reads({"borealis.qa": 200, "borealis.admin": 403, "acme.operator": 200, "helix.viewer": 403,
-                "auditor": 403, ANON: 302}),
+                "auditor": 403, "northwind.qa": 200, ANON: 302}),  # a sponsor's QA gets an empty form (no site)
         Case("borealis.qa", "post", 302, built("create_page")),
         Case("borealis.admin", "post", 403, built("create_page")),
         Case("northwind.qa", "post", 400, built("create_page")),  # refused: a sponsor has no site
@@ -1018,6 +1019,7 @@ ROUTES: list[Route] = [
         *reads(CMO_PAGE_FORMS), *parties(CMO_PAGE_WRITES, "post", "upload-page")]),
     Route("deviation-pdf", detail("deviation-pdf"), deviation, reads({
         **DEVIATION_READERS, "helix.viewer": 403, ANON: 302})),
+    # Not a write of the notice (writes = False): Borealis's QA gets the form, and 403 from the service on sending it.
     Route("deviation-acknowledge", detail("deviation-acknowledge"), deviation_notice, [
         *reads({"northwind.qa": 200, "borealis.qa": 200, "northwind.admin": 403, "borealis.admin": 403,
                 "helix.qa": 404, "acme.qa": 404, "auditor": 403, GRANTEE: 403, ANON: 302}),
@@ -1050,9 +1052,10 @@ ROUTES: list[Route] = [
         "helix.qa": False, "acme.qa": False, "auditor": False, GRANTEE: False, ANON: 302}),
         marker=lambda c: f'href="{reverse("capa-detail", args=[c.pk])}"'),
     Route("capa-create", listing("capa-create"), deviation, [
-        *reads({"borealis.qa": 200, "borealis.admin": 403, "acme.qa": 200, "helix.viewer": 403, "auditor": 403,
-                ANON: 302}),
+        *reads({"borealis.qa": 200, "borealis.admin": 403, "northwind.qa": 200, "acme.qa": 200, "helix.viewer": 403,
+                "auditor": 403, ANON: 302}),
         Case("borealis.qa", "post", 302, built("capa_post")),
+        Case("northwind.qa", "post", 302, built("capa_post")),  # Northwind's own CAPA on a deviation it sees
         Case("borealis.admin", "post", 403, built("capa_post")),
         Case("helix.qa", "post", 400, built("capa_post")),  # refused: a deviation it cannot see
         Case("acme.qa", "post", 400, built("capa_post")),
@@ -1074,7 +1077,8 @@ ROUTES: list[Route] = [
     Route("capa-cancel", detail("capa-cancel"), capa, [
         *reads(CMO_PAGE_FORMS), *parties(CMO_PAGE_WRITES, "post", CANCEL)]),
     Route("capa-pdf", detail("capa-pdf"), capa, reads({**DEVIATION_READERS, "helix.viewer": 403, ANON: 302})),
-    # The action's owner (or a QA author) completes it: the form is not a write of the CAPA (writes = False).
+    # The action's owner (or a QA author) completes it: the form is not a write of the CAPA (writes = False), so
+    # Northwind and Borealis's org admin get the form, and 403 from the service on sending it.
     Route("capa-action-complete", detail("capa-action-complete"), capa_action, [
         *reads({"borealis.qa": 200, "borealis.admin": 200, "northwind.qa": 200, "helix.qa": 404, "acme.qa": 404,
                 "auditor": 404, GRANTEE: 404, ANON: 302}),

@@ -19,9 +19,10 @@ def line(cast: Cast, code: str, *batches: str) -> services.Line:
     return services.Line(product_id=cast.products[code].pk, batch_numbers=batches)
 
 
-def report(cast: Cast, *, by: str = "acme.operator", site: str = "Acme Boston", products: tuple[str, ...] = ("HLX-101",),
-           title: str = "Granulator torque alarm", area: str = "Granulator G-2", step: str = "Wet granulation",
-           discovered: dt.datetime | None = None, draft: bool = False) -> Deviation:
+def report(cast: Cast, *, by: str = "acme.operator", site: str = "Acme Boston",
+           products: tuple[str, ...] = ("HLX-101",), title: str = "Granulator torque alarm",
+           area: str = "Granulator G-2", step: str = "Wet granulation", discovered: dt.datetime | None = None,
+           draft: bool = False) -> Deviation:
     with acting(cast, by):
         deviation = services.deviation_create(
             membership=cast.memberships[by], site=cast.sites[site], title=title,

@@ -135,6 +135,9 @@ def test_notifying_writes_the_outbox_meets_the_clock_and_the_sponsor_acknowledge
         helix_mail = Notification.objects.filter(organization=cast.orgs["helix"], record_id=deviation.pk)
         assert helix_mail.count() == 1 and helix_mail.get().email_state == "pending"
         body = helix_mail.get().body
+        from clocks.delivery import notification_link
+
+        assert notification_link(helix_mail.get()) == reverse("deviation-detail", args=[deviation.pk])
     assert "HLX-101" in body and "NWB-7" not in body
     helix_notice = Notice.objects.get(deviation=deviation, sponsor=cast.orgs["helix"])
     with acting(cast, "northwind.qa"), pytest.raises(Exception, match="Only the sponsor"):

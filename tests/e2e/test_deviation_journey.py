@@ -1,6 +1,7 @@
 """Browser journey: Acme's operator reports a deviation that touches two sponsors' products, Acme QA classifies,
 notifies and investigates it, Helix QA sees only its own product line and comments, and Acme QA closes it with a
-signature. Northwind, the other sponsor, sees only its own line throughout."""
+signature. Northwind, the other sponsor, sees only its own line, its own question and the closure; each sponsor's
+notice (in-app and e-mail) names only its own product and batch."""
 
 import datetime as dt
 import re

@@ -38,6 +38,7 @@ def grow(cast, n):
             uploaded_by=cast.users["helix.qa"])
         _grow_clocks(cast, now, i)
         _grow_agreements(cast, partnership, i)
+        _grow_deviations(cast, now, i)
 
 
 def _grow_agreements(cast, partnership, i):
@@ -50,6 +51,35 @@ def _grow_agreements(cast, partnership, i):
                                         subcontractor=f"Sub {i}", site="Site", country="DE", activities=["training"],
                                         created_by=cast.users["helix.qa"])
     GmpActivity.objects.create(organization=cast.orgs["helix"], code=f"own-{partnership.pk}", name=f"Own {i}")
+
+
+def _grow_deviations(cast, now, i):
+    """At Acme: a deviation affecting Helix's HLX-101 and Northwind's NWB-7 (classified, both sponsors notified,
+    an extension requested) with a CAPA of two actions; a second one for HLX-101 alone, flagged as inconsistent
+    with the first; and an own root-cause code."""
+    import datetime as dt
+
+    from capa import services as capa_services
+    from deviations import services
+    from deviations.models import ConsistencyFlag
+    from tests.agreements.helpers import acting
+    from tests.deviations.helpers import capa_for, classify, notify, report
+
+    qa = cast.memberships["acme.qa"]
+    first = classify(cast, report(cast, products=("HLX-101", "NWB-7"), title=f"Growth {i}"))
+    notify(cast, first)
+    second = report(cast, title=f"Growth {i} (second)")
+    capa = capa_for(cast, first)
+    with acting(cast, "acme.qa"):
+        services.extension_request(membership=qa, deviation=first, due_date=now.date() + dt.timedelta(days=90),
+                                   justification=f"growth {i}")
+        services.cause_add(membership=qa, code=f"MAC-G{first.pk}", name=f"Growth {i}", parent="MAC")
+        for kind in ("corrective", "preventive"):
+            capa_services.action_add(membership=qa, capa=capa, kind=kind, description=f"growth {i}", owner=qa,
+                                     due_date=now.date() + dt.timedelta(days=30))
+    ConsistencyFlag.objects.create(organization=cast.orgs["acme"], first=first, second=second,
+                                   root_cause_code="MAC-02", process_step="Wet granulation",
+                                   differences=f"classification: growth {i}")
 
 
 def _grow_clocks(cast, now, i):
@@ -73,6 +103,8 @@ def _grow_clocks(cast, now, i):
 def count(client, url):
     with CaptureQueriesContext(connection) as ctx:
         response = client.get(url)
+        if response.streaming:  # a streamed CSV reads its rows while it is sent
+            b"".join(response.streaming_content)
     assert response.status_code == 200, url
     return len(ctx.captured_queries)
 
@@ -92,6 +124,14 @@ ENDPOINTS = [
     ("acme.qa", "api:closure-day-list"), ("acme.qa", "calendars"),
     ("helix.qa", "api:agreement-list"), ("helix.qa", "agreements"), ("helix.qa", "api:consent-list"),
     ("helix.qa", "consents"), ("helix.qa", "api:gmp-activity-list"),
+    ("acme.qa", "deviations"), ("helix.qa", "deviations"), ("acme.qa", "capas"), ("helix.qa", "capas"),
+    ("acme.qa", "deviation-consistency"), ("acme.qa", "deviation-taxonomy"),
+    ("acme.qa", "deviation-export"), ("helix.qa", "deviation-export"),
+    ("acme.qa", "api:deviation-list"), ("helix.qa", "api:deviation-list"), ("acme.qa", "api:deviation-export"),
+    ("acme.qa", "api:deviation-notice-list"), ("helix.qa", "api:deviation-notice-list"),
+    ("acme.qa", "api:deviation-extension-list"), ("acme.qa", "api:consistency-flag-list"),
+    ("acme.qa", "api:root-cause-list"), ("acme.qa", "api:capa-list"), ("helix.qa", "api:capa-list"),
+    ("acme.qa", "api:capa-action-list"), ("helix.qa", "api:capa-action-list"),
 ]
 
 

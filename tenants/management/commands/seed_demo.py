@@ -89,7 +89,6 @@ class Command(BaseCommand):
         admin.save(update_fields=["password"])
         from agreements.demo import seed_agreements
         from clocks.demo import seed_deadlines
-
         from deviations.demo import seed_deviations
 
         seed_deadlines(orgs)
