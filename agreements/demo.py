@@ -7,9 +7,7 @@ trail and the signature manifestations of the demo read like real ones. Loaded o
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-from collections.abc import Iterator
 
 from django.test import RequestFactory
 
@@ -18,8 +16,8 @@ from agreements.catalogue import SECTIONS, NotificationEvent, ReleaseModel
 from agreements.models import QualityAgreement
 from clocks.calendars import CalendarCode, Unit
 from part11 import signatures
-from tenants import rls
-from tenants.models import Membership, Partnership
+from tenants.demo import acting_as
+from tenants.models import Partnership
 
 SECTION_TEXT = {
     "scope": "Drug product manufacture, packaging and QC release testing of the products in scope of this "
@@ -29,14 +27,6 @@ SECTION_TEXT = {
     "subcontracting": "The CMO uses no subcontractor for GMP activities without the sponsor's signed consent "
                       "in the subcontractor register.",
 }
-
-
-@contextlib.contextmanager
-def _as(username: str) -> Iterator[Membership]:
-    member = Membership.objects.select_related("user", "organization").get(user__username=username)
-    with rls.scoped(rls.Context(user_id=member.user_id, organization_id=member.organization_id,
-                                membership_id=member.pk)):
-        yield member
 
 
 def _raci(agreement: QualityAgreement, gaps: bool) -> dict[str, tuple[str, str]]:
@@ -53,7 +43,7 @@ def _raci(agreement: QualityAgreement, gaps: bool) -> dict[str, tuple[str, str]]
 
 
 def _draft(partnership: Partnership, by: str, *, gaps: bool, effective_from: dt.date) -> QualityAgreement:
-    with _as(by) as member:
+    with acting_as(by) as member:
         agreement = services.agreement_create(membership=member, partnership=partnership,
                                               effective_from=effective_from)
         for spec in SECTIONS:
@@ -78,10 +68,10 @@ def _draft(partnership: Partnership, by: str, *, gaps: bool, effective_from: dt.
 
 
 def _approve(agreement: QualityAgreement, sponsor_qa: str, cmo_qa: str, password: str) -> None:
-    with _as(cmo_qa) as member:
+    with acting_as(cmo_qa) as member:
         services.agreement_submit(membership=member, agreement=agreement)
     for username, step in ((sponsor_qa, "approve-sponsor"), (cmo_qa, "approve-cmo")):
-        with _as(username) as member:
+        with acting_as(username) as member:
             signatures.sign(request=RequestFactory().post("/"), membership=member, record=agreement, step=step,
                             password=password)
 
@@ -97,7 +87,7 @@ def seed_agreements(password: str) -> int:
                       effective_from=today - dt.timedelta(days=60))
     _approve(borealis, "northwind.qa", "borealis.qa", password)
     _draft(pair[("northwind", "acme")], "acme.qa", gaps=True, effective_from=today + dt.timedelta(days=30))
-    with _as("acme.qa") as member:
+    with acting_as("acme.qa") as member:
         services.consent_propose(membership=member, partnership=pair[("helix", "acme")],
                                  subcontractor="Keystone Analytical", site="Cambridge MA", country="US",
                                  activities=["oos_investigation"])

@@ -12,9 +12,8 @@ investigates and signs), so the trail and the signatures read like real ones. Lo
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from django.test import RequestFactory
@@ -25,24 +24,16 @@ from capa.models import Capa
 from clocks.sweep import sweep
 from deviations import services
 from deviations.models import Deviation
-from tenants import rls
+from tenants.demo import acting_as
 from tenants.models import Membership, Product, Site
 
 PASSWORD_HOLDER: dict[str, str] = {}
 
 
-@contextlib.contextmanager
-def _as(username: str) -> Iterator[Membership]:
-    member = Membership.objects.select_related("user", "organization").get(user__username=username)
-    with rls.scoped(rls.Context(user_id=member.user_id, organization_id=member.organization_id,
-                                membership_id=member.pk)):
-        yield member
-
-
 def _report(title: str, *, site: str, products: Mapping[str, tuple[str, ...]], area: str, step: str, days_ago: float,
             description: str, draft: bool = False, category: str = "manufacturing") -> Deviation:
     at = timezone.now() - dt.timedelta(days=days_ago)
-    with _as("acme.operator") as member:
+    with acting_as("acme.operator") as member:
         lines = [services.Line(product_id=Product.objects.get(code=code).pk, batch_numbers=batches)
                  for code, batches in products.items()]
         deviation = services.deviation_create(
@@ -57,7 +48,7 @@ def _report(title: str, *, site: str, products: Mapping[str, tuple[str, ...]], a
 def _qa(deviation: Deviation, *, classification: str | None = None, notify: bool = False, investigate: bool = False,
         cause: str = "", outcome: str = "no_impact", conclusion: str = "", submit: bool = False,
         close: bool = False, capa_reason: str = "") -> Deviation:
-    with _as("acme.qa") as member:
+    with acting_as("acme.qa") as member:
         if classification:
             services.deviation_classify(membership=member, deviation=deviation, classification=classification,
                                         rationale=f"{classification.title()}: assessed against SOP-QA-002 criteria "
@@ -88,7 +79,7 @@ def _capa(deviation: Deviation | None, title: str, *, source: str = "deviation",
           action_done: bool = False, plan: str = "", close: bool = False, cancel: str = "",
           passed: bool = False) -> Capa:
     today = timezone.localdate()
-    with _as("acme.qa") as member:
+    with acting_as("acme.qa") as member:
         capa = capa_services.capa_create(membership=member, title=title, source=source, source_deviation=deviation,
                                          source_reference=reference,
                                          description="Correct the cause found by the investigation and prevent "
@@ -136,7 +127,7 @@ def seed_deviations(password: str) -> int:
                      step="QC release testing", days_ago=0.15, category="laboratory",
                      description="TOC at point-of-use PW-2-07 above alert and action limits; samples of both "
                                  "products were prepared with water from this loop.")
-    with _as("acme.qa") as member:
+    with acting_as("acme.qa") as member:
         services.deviation_classify(membership=member, deviation=shared, classification="critical",
                                     rationale="Water used for release testing of two products: results may be "
                                               "invalid; potential impact on release decisions.")
@@ -185,7 +176,7 @@ def seed_deviations(password: str) -> int:
                           description="Temperature at 9.4 °C for 3 h (limit 2–8 °C)."),
                   classification="major", notify=True, investigate=True, cause="ENV-02")
     assert overdue.closure_deadline is not None
-    with _as("acme.qa") as member:
+    with acting_as("acme.qa") as member:
         services.extension_request(membership=member, deviation=overdue,
                                    due_date=overdue.closure_deadline.due_at.date() + dt.timedelta(days=21),
                                    justification="Stability data for the exposed intermediate due in 3 weeks.")
@@ -200,13 +191,13 @@ def seed_deviations(password: str) -> int:
                            step="Film coating", days_ago=15, description="Dark particle on one tablet surface at "
                            "AQL inspection."), classification="minor", notify=True, investigate=True,
                    cause="MAT-03", submit=True, close=True)
-    with _as("acme.qa") as member:
+    with acting_as("acme.qa") as member:
         services.deviation_reopen(membership=member, deviation=reopened,
                                   reason="A market complaint on the same batch: the investigation is extended.")
     made.append(reopened)
     cancelled = _report("Duplicate entry: hardness drift", site="Acme Boston", products=hlx, area="Press P-4",
                         step="Compression", days_ago=0.2, description="Entered twice by mistake.")
-    with _as("acme.qa") as member:
+    with acting_as("acme.qa") as member:
         services.deviation_cancel(request=RequestFactory().post("/"), membership=member, deviation=cancelled,
                                   reason="Duplicate of the tablet hardness drift report.",
                                   password=password)

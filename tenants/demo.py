@@ -7,10 +7,13 @@ CMOs, and an auditor.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tenants.permissions import Role
 
@@ -128,3 +131,16 @@ def demo_password(var_dir: Path, env_value: str | None) -> str:
     path.write_text(password)
     path.chmod(0o600)
     return password
+
+
+@contextlib.contextmanager
+def acting_as(username: str) -> Iterator[Any]:
+    """Run demo service calls as ``username`` would in a request (its row-level security context, its name in the
+    audit trail), inside the seeding transaction; the demo loaders of every app use it."""
+    from tenants import rls
+    from tenants.models import Membership
+
+    member = Membership.objects.select_related("user", "organization").get(user__username=username)
+    with rls.scoped(rls.Context(user_id=member.user_id, organization_id=member.organization_id,
+                                membership_id=member.pk)):
+        yield member
