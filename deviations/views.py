@@ -79,6 +79,9 @@ class DeviationListView(ScopedPageMixin, ListView):
             can_report=is_owner_side and can(member, Capability.RECORD_OPERATIONS),
             sponsors=(sorted({(p.organization_id, p.organization.name) for p in _products(member)})
                       if is_owner_side else []),
+            products=(_products(member) if is_owner_side
+                      else Product.objects.filter(organization_id=member.organization_id).order_by("code")),
+            sites=(_sites(member) if is_owner_side else []),
         )
         return context
 
