@@ -10,6 +10,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -21,7 +22,7 @@ from part11.api import SignSerializer, SignWithReasonSerializer
 from part11.pdf import pdf_response
 from qms.versioning import expected_version_from
 from tenants.models import Membership
-from tenants.permissions import Capability
+from tenants.permissions import Capability, can
 from tenants.scoping import ScopedViewSet
 
 
@@ -113,7 +114,7 @@ class CapaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSe
         data = dict(incoming.validated_data)
         deviation = data.pop("source_deviation", None)
         if deviation is not None and not deviation_list(membership=self.acting).filter(pk=deviation.pk).exists():
-            raise serializers.ValidationError({"source_deviation": ["No such deviation of yours."]})
+            raise serializers.ValidationError({"source_deviation": ["No such deviation that you can see."]})
         capa = services.capa_create(membership=self.acting, source_deviation=deviation, **data)
         return self._detail(capa, status.HTTP_201_CREATED)
 
@@ -183,6 +184,8 @@ class CapaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSe
     @action(detail=True, methods=["get"])
     def pdf(self, request: Request, pk: str | None = None) -> HttpResponse:
         capa = self.get_object()
+        if not can(self.acting, Capability.EXPORT):
+            raise PermissionDenied(f"Your role ({self.acting.get_role_display()}) may not export records.")
         return pdf_response(membership=self.acting, record=capa, request=request._request, template="capa/pdf.html",
                             extra={"capa": capa, "actions": list(selectors.actions_of(capa=capa)),
                                    "record_label": str(capa)})

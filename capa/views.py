@@ -69,7 +69,7 @@ class CapaCreateView(ScopedPageMixin, FormView):
         deviation = (deviation_list(membership=self.membership).filter(pk=deviation_id).first()
                      if deviation_id else None)
         if deviation_id and deviation is None:
-            form.add_error("source_deviation", "No such deviation of yours.")
+            form.add_error("source_deviation", "No such deviation that you can see.")
             return self.form_invalid(form)
         try:
             capa = services.capa_create(membership=self.membership, source_deviation=deviation, **data)

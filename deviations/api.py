@@ -7,8 +7,6 @@ comments and timeline; edits need the version read (If-Match or ``version``).
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
 from django.db import transaction
@@ -22,6 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from deviations import selectors, services, taxonomy
+from deviations.export import csv_response
 from deviations.filters import DeviationFilter, FlagFilter
 from deviations.models import (
     AffectedProduct,
@@ -467,7 +466,10 @@ class DeviationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedV
     @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY})
     @action(detail=True, methods=["get"])
     def pdf(self, request: Request, pk: str | None = None) -> HttpResponse:
-        return deviation_pdf_response(request._request, self.acting, self.get_object())
+        deviation = self.get_object()
+        if not can(self.acting, Capability.EXPORT):
+            raise PermissionDenied(f"Your role ({self.acting.get_role_display()}) may not export records.")
+        return deviation_pdf_response(request._request, self.acting, deviation)
 
     @extend_schema(responses={200: {"type": "object", "additionalProperties": {"type": "integer"}}})
     @action(detail=False, methods=["get"])
@@ -481,19 +483,7 @@ class DeviationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedV
         """The filtered list as CSV (only the product lines the member may see)."""
         if not can(self.acting, Capability.EXPORT):
             raise PermissionDenied(f"Your role ({self.acting.get_role_display()}) may not export lists.")
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(["number", "title", "site", "status", "classification", "products", "reported_at",
-                         "root_cause", "closure_due", "repeat"])
-        for d in self.filter_queryset(self.get_queryset()):
-            writer.writerow([d.number, d.title, d.site.name, d.state, d.classification,
-                             " ".join(line.product.code for line in d.visible_lines),
-                             d.reported_at.isoformat() if d.reported_at else "", d.root_cause_code,
-                             d.closure_deadline.due_at.isoformat() if d.closure_deadline else "",
-                             "yes" if d.is_repeat else ""])
-        response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = 'attachment; filename="deviations.csv"'
-        return response
+        return csv_response(self.filter_queryset(self.get_queryset()))
 
 
 class NoticeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):

@@ -649,6 +649,8 @@ def extension_decide(*, membership: Membership, extension: ExtensionRequest, app
 def cause_add(*, membership: Membership, code: str, name: str, parent: str) -> RootCauseCode:
     """Extend the organization's taxonomy with a sub-code under a standard category."""
     _require(membership, Capability.APPROVE_QUALITY_RECORDS)
+    if not membership.organization.is_cmo:
+        raise PermissionDenied("Root-cause codes belong to the CMO that investigates; sponsors read its codes.")
     code, name = code.strip().upper(), name.strip()
     if parent not in taxonomy.CATEGORY_CODES:
         raise ValidationError({"parent": "Choose one of the standard categories."})

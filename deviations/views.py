@@ -3,20 +3,20 @@ same), ``qms.pages`` for the one-object forms and buttons."""
 
 from __future__ import annotations
 
-import csv
 from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.generic import DetailView, FormView, ListView, View
 from django.views.generic.detail import SingleObjectMixin
 
 from deviations import selectors, services
+from deviations.export import csv_response
 from deviations.filters import DeviationFilter, FlagFilter
 from deviations.forms import (
     AcknowledgeForm,
@@ -94,30 +94,8 @@ class DeviationExportView(ScopedPageMixin, View):
     read_capability = Capability.EXPORT
     http_method_names = ["get"]
 
-    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> StreamingHttpResponse:
-        rows = self.get_queryset()
-
-        class Echo:
-            def write(self, value: str) -> str:
-                return value
-
-        writer = csv.writer(Echo())
-
-        def lines() -> Any:
-            yield writer.writerow(["number", "title", "site", "status", "classification", "category", "products",
-                                   "sponsors", "reported_at", "root_cause", "closure_due", "repeat"])
-            for d in rows:
-                visible = d.visible_lines
-                yield writer.writerow([
-                    d.number, d.title, d.site.name, d.get_state_display(), d.get_classification_display(),
-                    d.get_category_display(), " ".join(f"{line.product.code}" for line in visible),
-                    " ".join(sorted({line.sponsor.name for line in visible})),
-                    d.reported_at.isoformat() if d.reported_at else "", d.root_cause_code,
-                    d.closure_deadline.due_at.isoformat() if d.closure_deadline else "", "yes" if d.is_repeat else ""])
-
-        response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = 'attachment; filename="deviations.csv"'
-        return response
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return csv_response(self.get_queryset())
 
 
 class DeviationCreateView(ScopedPageMixin, FormView):

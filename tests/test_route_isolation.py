@@ -930,6 +930,7 @@ ROUTES: list[Route] = [
         *reads({"borealis.qa": 200, "northwind.qa": 200, "helix.qa": 200, "acme.qa": 200, "auditor": 200,
                 ANON: 401}),
         Case("borealis.qa", "post", 201, {"code": "MAC-B2", "name": "Agitator seal wear", "category": "MAC"}),
+        Case("northwind.qa", "post", 403, {"code": "MAC-N1", "name": "x", "category": "MAC"}),  # a sponsor
         Case("borealis.admin", "post", 403, {"code": "MAC-B2", "name": "Agitator seal wear", "category": "MAC"}),
         Case("helix.viewer", "post", 403, {"code": "MAC-H1", "name": "x", "category": "MAC"}),
         Case("acme.operator", "post", 403, {"code": "MAC-A1", "name": "x", "category": "MAC"}),
@@ -1041,6 +1042,7 @@ ROUTES: list[Route] = [
         "auditor": False, ANON: 302}), marker=lambda c: f"<code>{c.code}</code>"),
     Route("deviation-cause-add", listing("deviation-cause-add"), root_cause, [
         Case("borealis.qa", "post", 302, {"parent": "MAC", "code": "MAC-B2", "name": "Agitator seal wear"}),
+        Case("northwind.qa", "post", 403, {"parent": "MAC", "code": "MAC-N1", "name": "x"}),  # a sponsor
         Case("borealis.admin", "post", 403, {"parent": "MAC", "code": "MAC-B2", "name": "Agitator seal wear"}),
         Case("helix.viewer", "post", 403, {"parent": "MAC", "code": "MAC-H1", "name": "x"}),
         Case("acme.operator", "post", 403, {"parent": "MAC", "code": "MAC-A1", "name": "x"}),

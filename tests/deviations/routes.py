@@ -5,7 +5,8 @@ that affects Northwind's NWB-9, built through the services in the state its rout
 written by a Borealis operator, so that Borealis's QA approver may sign its closure (author ≠ approver); an
 extension request is written by a Borealis QA reviewer, so that the QA approver may decide it.
 
-The ``*_post`` functions build the data a case sends, from the target as it stands (its version, its lines).
+The functions under "Data the cases send" build a case's payload from the target as it stands (its version, its
+lines), since a payload is a function of the cast only.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from deviations.models import ConsistencyFlag, Deviation, ExtensionRequest, Noti
 from tenants.permissions import Role
 from tests.deviations.helpers import acting, capa_for, classify, close, investigate, notify, report, submit
 from tests.factories import (
-    PASSWORD,
     Cast,
     MembershipFactory,
     OrganizationFactory,
@@ -258,6 +258,3 @@ def effectiveness_post(cast: Cast) -> dict[str, Any]:
     return {"criteria": "No pH excursion in 20 batches", "due_date": later(90).isoformat(),
             "close_before_check": ""}
 
-
-SIGN = {"password": PASSWORD}
-CANCEL = {"reason": "Route matrix: raised in error", "password": PASSWORD}

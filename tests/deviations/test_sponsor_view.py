@@ -57,7 +57,7 @@ def test_each_sponsor_sees_only_its_own_lines_on_the_page_and_in_the_pdf(cast, c
     assert other not in page and other_name not in page
     listing = client.get(reverse("deviations")).content.decode()
     assert own in listing and other not in listing and other_name not in listing
-    csv = b"".join(client.get(reverse("deviation-export")).streaming_content).decode()
+    csv = client.get(reverse("deviation-export")).content.decode()
     assert own in csv and other not in csv and other_name not in csv
     pdf = client.get(reverse("deviation-pdf", args=[deviation.pk]))
     assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
@@ -150,3 +150,23 @@ def test_notifying_writes_the_outbox_meets_the_clock_and_the_sponsor_acknowledge
         assert Notification.objects.filter(organization=cast.orgs["acme"], subject__contains="acknowledged").exists()
     with pytest.raises(Exception, match="already been told"):
         notify(cast, deviation)
+
+
+def test_exports_need_the_export_capability_and_carry_the_readers_rows(cast, api_for, client_for):
+    deviation = shared(cast)
+    assert api_for("helix.viewer").get(reverse("api:deviation-pdf", args=[deviation.pk])).status_code == 403
+    assert client_for("helix.viewer").get(reverse("deviation-pdf", args=[deviation.pk])).status_code == 403
+    assert api_for("helix.viewer").get(reverse("api:deviation-export")).status_code == 403
+    body = api_for("helix.qa").get(reverse("api:deviation-export")).content.decode()
+    assert deviation.number in body and "HLX-101-L001" in body and "NWB-7" not in body
+
+
+def test_a_service_refusal_keeps_its_reason_in_the_api(cast, api_for):
+    deviation = shared(cast)
+    helix_notice = Notice.objects.get(deviation=deviation, sponsor=cast.orgs["helix"])
+    response = api_for("northwind.qa").post(reverse("api:deviation-notice-acknowledge", args=[helix_notice.pk]),
+                                            {}, format="json")
+    assert response.status_code == 404  # Northwind cannot even see Helix's notice
+    response = api_for("acme.qa").post(reverse("api:deviation-notice-acknowledge", args=[helix_notice.pk]), {},
+                                       format="json")
+    assert response.status_code == 403 and "Only the sponsor" in response.json()["error"]["message"]
