@@ -29,12 +29,15 @@ RECORD_TYPES = {
     "deviations_extensionrequest": "Extension request", "deviations_repeatlink": "Repeat link",
     "deviations_consistencyflag": "Consistency flag", "deviations_rootcausecode": "Root-cause code",
     "capa_capa": "CAPA", "capa_capaaction": "CAPA action",
+    "batches_batch": "Batch", "batches_document": "Batch document", "batches_qcresult": "QC result",
+    "batches_changeineffect": "Change in effect", "batches_disposition": "Batch disposition",
+    "batches_query": "Batch query", "batches_querymessage": "Batch query message",
 }
 
 #: The page (URL name taking the record's pk) that shows each record type; notices and deadlines link there.
 RECORD_PAGES = {"tenants_partnership": "partnership-detail", "clocks_deadline": "deadline-detail",
                 "agreements_qualityagreement": "agreement-detail", "deviations_deviation": "deviation-detail",
-                "capa_capa": "capa-detail"}
+                "capa_capa": "capa-detail", "batches_batch": "batch-detail"}
 
 
 def record_page_url(record_table: str, record_id: int | None) -> str | None:

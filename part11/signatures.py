@@ -133,6 +133,30 @@ def sign(*, request: Any, membership: Membership, record: models.Model, step: st
     """Sign ``record`` for ``step`` as ``membership`` after re-checking the password (and second factor)."""
     signable = signable_for(record._meta.db_table)
     rule = signable.rule(step)
+    _check_rule(signable, rule, membership, record)
+    _check_credentials(request, membership, password, otp)
+    with transaction.atomic():
+        return _store(signable, rule, membership, record)
+
+
+def sign_new(*, request: Any, membership: Membership, create: Callable[[], models.Model], step: str,
+             password: str, otp: str | None = None) -> Signature:
+    """Create a record that exists only with its signature (a batch disposition) and sign it, atomically.
+
+    The password (and second factor) is checked first: a refused signature leaves nothing behind but the failed
+    attempt, which counts toward lockout. ``create`` runs inside the signing transaction; the caller has already
+    checked what it can before asking for credentials (role, state), and the rule is checked again on the record.
+    """
+    _check_credentials(request, membership, password, otp)
+    with transaction.atomic():
+        record = create()
+        signable = signable_for(record._meta.db_table)
+        rule = signable.rule(step)
+        _check_rule(signable, rule, membership, record)
+        return _store(signable, rule, membership, record)
+
+
+def _check_rule(signable: Signable, rule: SignatureRule, membership: Membership, record: models.Model) -> None:
     if not signable.selector(membership=membership).filter(pk=record.pk).exists():
         raise PermissionDenied("You cannot see this record.")
     if not can(membership, rule.capability):
@@ -144,29 +168,31 @@ def sign(*, request: Any, membership: Membership, record: models.Model, step: st
         raise ValidationError({"step": refusal})
     if rule.not_by is not None and rule.not_by(record) == membership.user_id:
         raise ValidationError({"step": rule.not_by_reason})
-    _check_credentials(request, membership, password, otp)
-    with transaction.atomic():
-        live = signatures_of(record).filter(voided_at__isnull=True)
-        missing = [m for m in rule.requires if not live.filter(meaning=m).exists()]
-        if missing:
-            raise ValidationError({"step": f"This step needs a live “{missing[0]}” signature first."})
-        if live.filter(meaning__in=rule.different_from, signer=membership.user).exists():
-            raise ValidationError({"step": "The same person may not sign both steps (two-person rule)."})
-        if live.filter(step=rule.step, signer=membership.user).exists():
-            raise ValidationError({"step": "You have already signed this step."})
-        if rule.requires_audit_review and not audit_trail_reviewed(membership=membership, record=record):
-            raise ValidationError({"step": "Review the record's audit trail first (History → Mark audit trail "
-                                           "reviewed): it changed since you last reviewed it."})
-        content = content_of(record)
-        signature = Signature.objects.create(
-            organization_id=membership.organization_id, record_table=signable.table, record_id=record.pk,
-            step=rule.step, meaning=rule.meaning, signer=membership.user, signer_membership=membership,
-            printed_name=membership.user.printed_name, signed_at=timezone.now(),
-            content_hash=hashlib.sha256(canonical_json(content).encode()).hexdigest(), content=content,
-        )
-        if signable.on_signed is not None:
-            signable.on_signed(record, signature)
-        return signature
+
+
+def _store(signable: Signable, rule: SignatureRule, membership: Membership, record: models.Model) -> Signature:
+    """The signature and its effects, in the caller's transaction, after the credentials were checked."""
+    live = signatures_of(record).filter(voided_at__isnull=True)
+    missing = [m for m in rule.requires if not live.filter(meaning=m).exists()]
+    if missing:
+        raise ValidationError({"step": f"This step needs a live “{missing[0]}” signature first."})
+    if live.filter(meaning__in=rule.different_from, signer=membership.user).exists():
+        raise ValidationError({"step": "The same person may not sign both steps (two-person rule)."})
+    if live.filter(step=rule.step, signer=membership.user).exists():
+        raise ValidationError({"step": "You have already signed this step."})
+    if rule.requires_audit_review and not audit_trail_reviewed(membership=membership, record=record):
+        raise ValidationError({"step": "Review the record's audit trail first (History → Mark audit trail "
+                                       "reviewed): it changed since you last reviewed it."})
+    content = content_of(record)
+    signature = Signature.objects.create(
+        organization_id=membership.organization_id, record_table=signable.table, record_id=record.pk,
+        step=rule.step, meaning=rule.meaning, signer=membership.user, signer_membership=membership,
+        printed_name=membership.user.printed_name, signed_at=timezone.now(),
+        content_hash=hashlib.sha256(canonical_json(content).encode()).hexdigest(), content=content,
+    )
+    if signable.on_signed is not None:
+        signable.on_signed(record, signature)
+    return signature
 
 
 @dataclass(frozen=True)

@@ -139,6 +139,7 @@ INSTALLED_APPS = [
     "agreements",
     "deviations",
     "capa",
+    "batches",
 ]
 
 MIDDLEWARE = [
@@ -374,6 +375,12 @@ SPECTACULAR_SETTINGS = {
         "CommentKindEnum": "deviations.models.Comment.Kind",
         "CapaStateEnum": "capa.models.Capa.State",
         "CapaActionKindEnum": "capa.models.CapaAction.Kind",
+        "BatchStateEnum": "batches.models.Batch.State",
+        "DispositionStepEnum": "batches.models.Disposition.Step",
+        "DispositionDecisionEnum": "batches.models.Disposition.Decision",
+        "BatchDocumentKindEnum": "batches.models.Document.Kind",
+        "BatchQueryStateEnum": "batches.models.Query.State",
+        "ReleaseModelEnum": "agreements.catalogue.ReleaseModel",
     },
 }
 

@@ -1090,6 +1090,11 @@ ROUTES: list[Route] = [
 
 ]
 
+# Batches keep their matrices beside their targets (tests/batches/); they use the Case/Route/helpers above.
+from tests.batches.routes import batch_routes  # noqa: E402
+
+ROUTES += batch_routes()
+
 BY_NAME = {route.name: route for route in ROUTES}
 
 # Detail routes must say what each of these gets: anonymous, the owner, an unpartnered sponsor (Helix),
