@@ -46,8 +46,9 @@ Step, Decision = Disposition.Step, Disposition.Decision
 HEADER_FIELDS = ("lot_number", "site", "manufactured_on", "completed_on", "expiry_date", "quantity", "unit",
                  "planned_delivery_date")
 #: Where a site is, which working days the sponsor's review window counts.
-EU_COUNTRIES = frozenset(
-    ["AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE"])
+EU_COUNTRIES = frozenset((
+    "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT", "LU", "MT",
+    "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE"))
 
 
 @dataclass(frozen=True)
