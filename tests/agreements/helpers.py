@@ -44,15 +44,15 @@ def draft(cast: Cast, sponsor: str = "northwind", cmo: str = "borealis", by: str
         return services.agreement_create(membership=cast.memberships[by], partnership=cast.partnership(sponsor, cmo))
 
 
-def complete(cast: Cast, agreement: QualityAgreement, by: str, effective_from: dt.date | None = None
-             ) -> QualityAgreement:
-    """Fill every section and term so that no check fails."""
+def complete(cast: Cast, agreement: QualityAgreement, by: str, effective_from: dt.date | None = None,
+             **terms) -> QualityAgreement:
+    """Fill every section and term so that no check fails (``terms`` override typed terms, e.g. release_model)."""
     member = cast.memberships[by]
     with acting(cast, by):
-        return _complete(member, agreement, effective_from)
+        return _complete(member, agreement, effective_from, **terms)
 
 
-def _complete(member, agreement, effective_from):
+def _complete(member, agreement, effective_from, **terms):
     for spec in SECTIONS:
         services.section_update(membership=member, agreement=agreement, key=spec.key,
                                 body=f"## {spec.title}\n\nAgreed text for {spec.title.lower()}.")
@@ -63,8 +63,8 @@ def _complete(member, agreement, effective_from):
     })
     agreement.refresh_from_db()
     return services.agreement_update(membership=member, agreement=agreement,
-                                     release_model=ReleaseModel.CMO_THEN_SPONSOR, audit_cadence_months=12,
-                                     effective_from=effective_from or dt.date.today())
+                                     **{"release_model": ReleaseModel.CMO_THEN_SPONSOR, "audit_cadence_months": 12,
+                                        "effective_from": effective_from or dt.date.today(), **terms})
 
 
 def sign(cast: Cast, agreement: QualityAgreement, username: str, step: str):
@@ -74,8 +74,9 @@ def sign(cast: Cast, agreement: QualityAgreement, username: str, step: str):
 
 
 def effective(cast: Cast, sponsor: str = "northwind", cmo: str = "borealis",
-              effective_from: dt.date | None = None) -> QualityAgreement:
-    agreement = complete(cast, draft(cast, sponsor, cmo), f"{sponsor}.qa", effective_from)
+              effective_from: dt.date | None = None, **terms) -> QualityAgreement:
+    """An agreement in force, signed by both quality units (``terms``: e.g. release_model, batch_review_days)."""
+    agreement = complete(cast, draft(cast, sponsor, cmo), f"{sponsor}.qa", effective_from, **terms)
     with acting(cast, f"{cmo}.qa"):
         services.agreement_submit(membership=cast.memberships[f"{cmo}.qa"], agreement=agreement)
     sign(cast, agreement, f"{sponsor}.qa", "approve-sponsor")

@@ -59,7 +59,7 @@ def upload(cast: Cast, batch: Batch, kind: str = Document.Kind.EXECUTED_BATCH_RE
     with acting(cast, by):
         return services.document_add(membership=cast.memberships[by], batch=batch, kind=kind,
                                      upload=pdf_upload(name or f"{kind}-{batch.lot_number}.pdf",
-                                                       f"{Document.Kind(kind).label} {batch.lot_number}"))
+                                                       f"{Document.Kind(kind).label} {batch.lot_number} {name or ''}"))
 
 
 def results(cast: Cast, batch: Batch, *lines: services.QcLine, by: str = "acme.qa") -> Batch:
