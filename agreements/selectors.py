@@ -10,10 +10,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db.models import Q, QuerySet
 
 from agreements.catalogue import (
-    DEFAULT_BATCH_REVIEW_DAYS,
     DEFAULT_CLOSURE_DAYS,
     DEFAULT_NOTICE_LEAD_DAYS,
     DEFAULT_NOTIFY_ONLY,
@@ -111,7 +111,8 @@ def effective_terms(partnership: Partnership | int, on: dt.date | None = None) -
                                                          state=SubcontractorConsent.State.APPROVED))
     if agreement is None:
         return Terms(agreement=None, windows=dict(DEFAULT_WINDOWS), release_model=ReleaseModel.CMO_THEN_SPONSOR,
-                     deviation_closure_days=DEFAULT_CLOSURE_DAYS, batch_review_days=DEFAULT_BATCH_REVIEW_DAYS,
+                     deviation_closure_days=DEFAULT_CLOSURE_DAYS,
+                     batch_review_days=settings.DEFAULT_BATCH_REVIEW_DAYS,  # deployment's default, not the catalogue's
                      change_sponsor_approval=frozenset(DEFAULT_SPONSOR_APPROVAL),
                      change_notify_only=frozenset(DEFAULT_NOTIFY_ONLY),
                      change_notice_lead_days=DEFAULT_NOTICE_LEAD_DAYS, audit_right=True, audit_cadence_months=12,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import Any
 
 from django.db.models import QuerySet
 from django.http import HttpResponse
@@ -22,6 +23,7 @@ def csv_response(batches: QuerySet[Batch]) -> HttpResponse:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(COLUMNS)
+    b: Any  # a Batch with the list's annotations (selectors.batch_list)
     for b in batches:
         missing = [label for present, label in ((b.has_ebr, "executed batch record"),
                                                 (b.has_coa, "certificate of analysis")) if not present]

@@ -32,7 +32,7 @@ class BatchFilter(django_filters.FilterSet):
     def filter_open_deviations(self, queryset: QuerySet[Batch], name: str, value: bool | None) -> QuerySet[Batch]:
         if value is None:
             return queryset
-        return queryset.filter(open_deviation_count__gt=0) if value else queryset.filter(open_deviation_count=0)
+        return queryset.filter(Q(open_deviation_count__gt=0) if value else Q(open_deviation_count=0))
 
     def filter_text(self, queryset: QuerySet[Batch], name: str, value: str) -> QuerySet[Batch]:
         return queryset.filter(Q(lot_number__icontains=value) | Q(product__code__icontains=value)) if value else (

@@ -11,6 +11,7 @@ documents, open queries.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.postgres.fields import ArrayField
 from django.db.models import (
@@ -52,7 +53,7 @@ def _visible(membership: Membership) -> Q:
             | Q(partnership_id__in=granted_partnership_ids(membership=membership)))
 
 
-def _lines_naming(product: object, lot: object) -> QuerySet[AffectedProduct]:
+def _lines_naming(product: Any, lot: Any) -> QuerySet[AffectedProduct]:
     """Deviation lines (as the reader may see them) that name this product and lot among their batches."""
     if isinstance(lot, str):
         lot = Value(lot)
@@ -208,6 +209,7 @@ def exceptions_of(*, membership: Membership, batch: Batch) -> list[Exception_]:
     for kind in REQUIRED_DOCUMENTS:
         if kind not in present:
             found.append(Exception_("missing_document", "blocker", f"Missing: {Document.Kind(kind).label}"))
+    query: Any  # annotated with awaiting_cmo (query_list)
     for query in queries_of(membership=membership, batch=batch).filter(state=Query.State.OPEN):
         whose = "the CMO" if query.awaiting_cmo else "the sponsor"
         found.append(Exception_("query", "attention", f"Open query: {query.subject} (awaiting {whose})"))

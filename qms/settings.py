@@ -303,6 +303,8 @@ WHITENOISE_USE_FINDERS = DEBUG or DEVELOPMENT
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 # Uploads (tenants/files.py): refused above this size; Django keeps bodies up to the same size in memory.
 UPLOAD_MAX_BYTES = _int("UPLOAD_MAX_BYTES", 25 * 1024 * 1024, minimum=1024)
+# Business days a sponsor has to decide on a batch when no quality agreement in force says otherwise.
+DEFAULT_BATCH_REVIEW_DAYS = _int("DEFAULT_BATCH_REVIEW_DAYS", 10, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 

@@ -11,12 +11,14 @@ import datetime as dt
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DatabaseError, connection, transaction
+from django.db.models import F
+from django.utils import timezone
 
 from agreements.catalogue import ReleaseModel
 from batches import services
 from batches.models import Batch, Disposition, Document
 from clocks.calendars import CalendarCode, local_date
-from clocks.models import Deadline, Notification
+from clocks.models import Deadline, DeadlineStage, Notification
 from clocks.services import calendar_for
 from part11.signatures import signatures_of, verify
 from tenants.models import SecurityEvent
@@ -123,6 +125,37 @@ def test_qp_certification_after_cmo_release(cast):
     qp = Disposition.objects.get(batch=batch, step=Step.QP_CERTIFY)
     assert (batch.state, qp.decision, _signature(qp).meaning) == (Batch.State.RELEASED, Decision.CERTIFIED,
                                                                   "certified")
+
+
+def test_without_an_agreement_the_review_window_is_the_configured_default(cast, settings):
+    settings.DEFAULT_BATCH_REVIEW_DAYS = 3
+    batch = at_sponsor(cast)
+    assert (batch.review_deadline.amount, batch.review_deadline.unit) == (3, "business_days")
+    assert "3 US business days after batch sent for the sponsor's disposition" in batch.review_deadline.rule_text
+
+
+def test_the_sweep_reminds_the_sponsor_once_and_marks_the_review_missed(cast):
+    """The review clock runs on the worker's sweep like every clock: reminders and the overdue notice reach the
+    sponsor's QA (and the CMO's) once each, whatever the number of sweeps."""
+    from clocks.sweep import sweep
+
+    batch = at_sponsor(cast)
+    clock = batch.review_deadline
+    # Ten business days pass: move the clock back so that its due time was a minute ago.
+    shift = clock.due_at - (timezone.now() - dt.timedelta(minutes=1))
+    Deadline.objects.filter(pk=clock.pk).update(due_at=F("due_at") - shift, due_soon_at=F("due_soon_at") - shift)
+    DeadlineStage.objects.filter(deadline=clock).update(fire_at=F("fire_at") - shift)
+    after_due = timezone.now()
+    first = sweep(now=after_due)
+    assert first.missed == 1 and first.stages == 3  # two reminders and the due point
+    assert sweep(now=after_due).stages == 0
+    told = Notification.objects.filter(deadline=clock, recipient=cast.memberships["helix.qa"])
+    assert told.count() == 3
+    clock.refresh_from_db()
+    assert clock.state == Deadline.State.MISSED
+    dispose(cast, batch, by="helix.qa")
+    clock.refresh_from_db()
+    assert (clock.state, clock.completed_late) == (Deadline.State.MISSED, True)
 
 
 def test_a_late_sponsor_decision_is_recorded_as_missed(cast):
