@@ -71,8 +71,9 @@ class Batch(models.Model):
                                                violation_error_message="This lot number is already registered "
                                                                        "for the product.")]
         indexes = [
-            models.Index(fields=["organization", "state"], name="batch_owner_state"),
             models.Index(fields=["sponsor", "state", "sent_to_sponsor_at"], name="batch_sponsor_queue"),
+            # The CMO's pipeline by status and its QA queue (oldest submitted first) share one index.
+            models.Index(fields=["organization", "state", "submitted_at"], name="batch_cmo_queue"),
             models.Index(fields=["partnership", "state"], name="batch_partnership_state"),
         ]
 
