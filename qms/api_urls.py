@@ -14,4 +14,5 @@ urlpatterns = [
     path("", include("agreements.api_urls")),
     path("", include("deviations.api_urls")),
     path("", include("capa.api_urls")),
+    path("", include("batches.api_urls")),
 ]

@@ -16,7 +16,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -521,7 +520,6 @@ class StoredFileViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
     serializer_class = StoredFileSerializer
     write_capability = Capability.AUTHOR_QUALITY_RECORDS
     filterset_fields = ["record_id", "sha256"]
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
 
     @extend_schema(request={"multipart/form-data": UploadSerializer}, responses={201: StoredFileSerializer})
     def create(self, request: Request) -> Response:

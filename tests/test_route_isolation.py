@@ -1234,7 +1234,8 @@ def test_route_case(cast: Cast, route: Route, case: Case) -> None:
     client = _client(route, cast, case.actor)
     payload = _payload(route, case, cast)
     if route.is_api:
-        encoding = "multipart" if case.data == "upload" else "json"
+        has_file = isinstance(payload, dict) and any(hasattr(v, "read") for v in payload.values())
+        encoding = "multipart" if case.data == "upload" or has_file else "json"
         response = getattr(client, case.method)(url, payload, format=encoding)
     else:
         response = getattr(client, case.method)(url, payload or {})

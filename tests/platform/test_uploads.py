@@ -14,6 +14,7 @@ from django.urls import reverse
 
 from tenants import files, rls
 from tenants.models import StoredFile
+from tests.multipart import raw_multipart
 
 
 def png_bytes() -> bytes:
@@ -188,3 +189,16 @@ def test_traversal_in_an_http_upload_never_reaches_storage(cast, client_for, set
     stored = StoredFile.objects.get()
     assert stored.original_name == "passwd.pdf"
     assert files.storage_path(stored.sha256).resolve().is_relative_to(tmp_path.resolve())
+
+
+@pytest.mark.parametrize("name", ["../../etc/passwd.pdf", "..\\evil.pdf", ".profile.pdf"])
+def test_the_api_refuses_a_hostile_name_as_sent(cast, api_for, settings, tmp_path, name):
+    """Every API upload goes through qms.api.NameCheckingMultiPartParser: refused, not silently renamed."""
+    settings.MEDIA_ROOT = tmp_path
+    partnership = cast.partnership("helix", "acme")
+    body, content_type = raw_multipart({"record_type": "partnership", "record_id": str(partnership.pk)}, name,
+                                       SAMPLES["report.pdf"][0])
+    response = api_for("acme.qa").generic("POST", reverse("api:file-list"), body, content_type=content_type)
+    assert response.status_code == 400, response.content
+    assert "file" in response.json()["error"]["fields"]
+    assert not StoredFile.objects.exists()
