@@ -30,5 +30,6 @@ urlpatterns = [
     path("", include("agreements.urls")),
     path("", include("deviations.urls")),
     path("", include("capa.urls")),
+    path("", include("batches.urls")),
     path("", include("tenants.urls")),
 ]
