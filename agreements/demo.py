@@ -1,5 +1,6 @@
-"""Demo agreements: Helix ↔ Acme effective, Northwind ↔ Borealis effective, Northwind ↔ Acme a draft with
-deliberate RACI gaps (a critical activity with two accountable parties, one with nobody responsible).
+"""Demo agreements: Helix ↔ Acme effective (CMO release, then sponsor release), Northwind ↔ Borealis effective
+(sponsor-only release), Northwind ↔ Acme a draft with deliberate RACI gaps (a critical activity with two
+accountable parties, one with nobody responsible).
 
 Built through the real services and signatures, each step acting as the person who would take it, so the audit
 trail and the signature manifestations of the demo read like real ones. Loaded once (agreements are records).
@@ -42,7 +43,8 @@ def _raci(agreement: QualityAgreement, gaps: bool) -> dict[str, tuple[str, str]]
     return rows
 
 
-def _draft(partnership: Partnership, by: str, *, gaps: bool, effective_from: dt.date) -> QualityAgreement:
+def _draft(partnership: Partnership, by: str, *, gaps: bool, effective_from: dt.date,
+           release_model: str = ReleaseModel.CMO_THEN_SPONSOR) -> QualityAgreement:
     with acting_as(by) as member:
         agreement = services.agreement_create(membership=member, partnership=partnership,
                                               effective_from=effective_from)
@@ -63,7 +65,7 @@ def _draft(partnership: Partnership, by: str, *, gaps: bool, effective_from: dt.
             ("Stability data", "CSV", "quarterly"), ("Deviation and CAPA metrics", "QMS scorecard", "monthly")])
         agreement.refresh_from_db()
         services.agreement_update(membership=member, agreement=agreement,
-                                  release_model=ReleaseModel.CMO_THEN_SPONSOR, audit_cadence_months=18)
+                                  release_model=release_model, audit_cadence_months=18)
     return agreement
 
 
@@ -83,8 +85,9 @@ def seed_agreements(password: str) -> int:
     today = dt.date.today()
     helix = _draft(pair[("helix", "acme")], "helix.qa", gaps=False, effective_from=today - dt.timedelta(days=200))
     _approve(helix, "helix.qa", "acme.qa", password)
+    # Northwind releases NWB-9 itself: Borealis's QA reviews each batch record and sends it (sponsor-only release).
     borealis = _draft(pair[("northwind", "borealis")], "borealis.qa", gaps=False,
-                      effective_from=today - dt.timedelta(days=60))
+                      effective_from=today - dt.timedelta(days=60), release_model=ReleaseModel.SPONSOR_ONLY)
     _approve(borealis, "northwind.qa", "borealis.qa", password)
     _draft(pair[("northwind", "acme")], "acme.qa", gaps=True, effective_from=today + dt.timedelta(days=30))
     with acting_as("acme.qa") as member:

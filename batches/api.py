@@ -81,7 +81,7 @@ class BatchQueueSerializer(BatchSerializer):
         read_only_fields = fields
 
     def get_waiting_since(self, batch: Batch) -> dt.datetime | None:
-        return batch.sent_to_sponsor_at if batch.state == Batch.State.SPONSOR_REVIEW else batch.submitted_at
+        return batch.waiting_since
 
     def get_age_days(self, batch: Batch) -> int | None:
         since = self.get_waiting_since(batch)

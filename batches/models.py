@@ -11,6 +11,7 @@ batch when the CMO submits it for QA review, so a new agreement version never ch
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 from django.conf import settings
@@ -85,6 +86,14 @@ class Batch(models.Model):
     @property
     def is_disposed(self) -> bool:
         return self.state in (self.State.RELEASED, self.State.CONDITIONALLY_RELEASED, self.State.REJECTED)
+
+    @property
+    def waiting_since(self) -> dt.datetime | None:
+        """Since when the batch has waited for the party that holds it: the sponsor since its review window opened
+        (the review clock's start), the CMO's QA since submission; None once decided or still in production."""
+        if self.state == self.State.SPONSOR_REVIEW:
+            return self.review_deadline.starts_at if self.review_deadline else self.sent_to_sponsor_at
+        return self.submitted_at if self.state == self.State.CMO_REVIEW else None
 
     @property
     def record_editable(self) -> bool:

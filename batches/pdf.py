@@ -11,10 +11,13 @@ from django.http import HttpResponse
 from batches import selectors
 from batches.models import Batch
 from part11.pdf import pdf_response
+from part11.signatures import signatures_of
 from tenants.models import Membership
 
 
 def batch_context(membership: Membership, batch: Batch) -> dict[str, Any]:
+    dispositions = list(selectors.dispositions_of(membership=membership, batch=batch))
+    chain = [(d, list(signatures_of(d))) for d in dispositions]
     return {
         "batch": batch,
         "exceptions": selectors.exceptions_of(membership=membership, batch=batch),
@@ -22,9 +25,14 @@ def batch_context(membership: Membership, batch: Batch) -> dict[str, Any]:
         "results": list(selectors.qc_results_of(membership=membership, batch=batch)),
         "changes": list(selectors.changes_of(membership=membership, batch=batch)),
         "deviations": list(selectors.linked_deviations(membership=membership, batch=batch)),
-        "dispositions": list(selectors.dispositions_of(membership=membership, batch=batch)),
+        "dispositions": dispositions,
+        # Each step with its signature(s): the dossier prints the manifestation next to the decision.
+        "chain": chain,
         "queries": [(q, list(selectors.messages_of(membership=membership, query=q)))
                     for q in selectors.queries_of(membership=membership, batch=batch)],
+        # The batch itself is never signed (its dispositions are): the record PDF's "Signatures" section lists the
+        # dispositions' signatures with the SHA-256 of what each signed, instead of "Not signed".
+        "signatures": [signature for _, signatures in chain for signature in signatures],
     }
 
 

@@ -133,7 +133,7 @@ class BatchQueueView(ScopedPageMixin, ListView):
         now = timezone.now()
         rows = []
         for batch in context["batches"]:
-            since = batch.submitted_at if options["is_cmo"] else batch.sent_to_sponsor_at
+            since = batch.waiting_since
             stage = batch.review_deadline.stage_at(now) if batch.review_deadline else ""
             rows.append((batch, (now - since).days if since else None, stage, STAGE_LABELS.get(stage, "")))
         context.update(options, filter=self.filterset, rows=rows, query=self.request.GET.urlencode())

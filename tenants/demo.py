@@ -112,6 +112,7 @@ USERS = (
     UserSpec("acme.operator", "acme", Role.OPERATOR, "Olivia", "Park"),
     UserSpec("acme.admin", "acme", Role.ORG_ADMIN, "Arthur", "Mendes"),
     UserSpec("borealis.qa", "borealis", Role.QA_APPROVER, "Béatrice", "Tremblay"),
+    UserSpec("borealis.operator", "borealis", Role.OPERATOR, "Mathieu", "Lavoie"),
     UserSpec("borealis.admin", "borealis", Role.ORG_ADMIN, "Bruno", "Gagnon"),
     UserSpec("auditor", "helix", Role.AUDITOR, "Aurelia", "Quinn"),
 )

@@ -88,12 +88,14 @@ class Command(BaseCommand):
         admin.set_password(password)
         admin.save(update_fields=["password"])
         from agreements.demo import seed_agreements
+        from batches.demo import seed_batches
         from clocks.demo import seed_deadlines
         from deviations.demo import seed_deviations
 
         seed_deadlines(orgs)
         seed_agreements(password)
         seed_deviations(password)
+        seed_batches(password)
         self.stdout.write(self.style.SUCCESS(
             f"Demo data ready: {len(orgs)} organizations, {len(sites)} sites, {len(products)} products, "
             f"{len(demo.PARTNERSHIPS)} partnerships, {len(demo.USERS) + 1} users."
