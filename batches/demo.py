@@ -16,8 +16,9 @@ Built through the real services, each step as the person who would take it (the 
 results and submits; QA uploads, decides and answers; the sponsor's QA asks, releases or rejects), so production
 ≠ quality unit holds and the trail and the signatures read like real ones. The workflow happens when the demo is
 seeded (signatures carry the real time); only the record's own dates (manufacture, expiry, delivery) and the
-review clocks are set in the past, the clocks through ``clocks.services.deadline_restart`` with the reason on
-record. Loaded once: a re-seed leaves existing batches alone.
+review clocks (with the time the batch counts as sent to the sponsor) are set in the past, the clocks through
+``clocks.services.deadline_restart``, each with the reason on record. Loaded once: a re-seed leaves existing
+batches alone.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ from batches.models import Batch, Document
 from clocks import services as clocks
 from clocks.sweep import sweep
 from deviations.models import Deviation
+from part11.audit import reason_for_change
+from qms.versioning import versioned_save
 from tenants.demo import acting_as
 from tenants.models import Product, Site
 
@@ -919,11 +922,14 @@ def _age_review_clock(party: Party, batch: Batch, target: str) -> None:
     deadline = batch.review_deadline
     assert deadline is not None
     start = next(_starts(deadline, target, timezone.now()))
+    reason = (f"Demo data: the sponsor's review window counts from {start:%d %b %Y}, as if {batch} had been sent "
+              "to the sponsor that day (the demo is loaded in one go).")
     with acting_as(party.qa):
-        clocks.deadline_restart(deadline=deadline, starts_at=start,
-                                reason=f"Demo data: the sponsor's review window counts from {start:%d %b %Y}, as "
-                                       f"if {batch} had been sent to the sponsor that day (the demo is loaded in "
-                                       "one go).")
+        clocks.deadline_restart(deadline=deadline, starts_at=start, reason=reason)
+        # The queue's age counts from the sending: keep it the day the clock now starts (audited, same reason).
+        batch.sent_to_sponsor_at = start
+        with reason_for_change(reason):
+            versioned_save(batch, ["sent_to_sponsor_at"], None, False)
 
 
 def seed_batches(password: str) -> int:

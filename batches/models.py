@@ -89,10 +89,10 @@ class Batch(models.Model):
 
     @property
     def waiting_since(self) -> dt.datetime | None:
-        """Since when the batch has waited for the party that holds it: the sponsor since its review window opened
-        (the review clock's start), the CMO's QA since submission; None once decided or still in production."""
+        """Since when the batch has waited for the party that holds it (the queue's age and order): the sponsor since
+        the CMO sent it, the CMO's QA since submission; None once decided or still in production."""
         if self.state == self.State.SPONSOR_REVIEW:
-            return self.review_deadline.starts_at if self.review_deadline else self.sent_to_sponsor_at
+            return self.sent_to_sponsor_at
         return self.submitted_at if self.state == self.State.CMO_REVIEW else None
 
     @property

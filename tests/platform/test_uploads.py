@@ -193,7 +193,7 @@ def test_traversal_in_an_http_upload_never_reaches_storage(cast, client_for, set
 
 @pytest.mark.parametrize("name", ["../../etc/passwd.pdf", "..\\evil.pdf", ".profile.pdf"])
 def test_the_api_refuses_a_hostile_name_as_sent(cast, api_for, settings, tmp_path, name):
-    """Every API upload goes through qms.api.NameCheckingMultiPartParser: refused, not silently renamed."""
+    """Every API upload goes through qms.parsers.NameCheckingMultiPartParser: refused, not silently renamed."""
     settings.MEDIA_ROOT = tmp_path
     partnership = cast.partnership("helix", "acme")
     body, content_type = raw_multipart({"record_type": "partnership", "record_id": str(partnership.pk)}, name,
