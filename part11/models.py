@@ -32,6 +32,10 @@ RECORD_TYPES = {
     "batches_batch": "Batch", "batches_document": "Batch document", "batches_qcresult": "QC result",
     "batches_changeineffect": "Change in effect", "batches_disposition": "Batch disposition",
     "batches_query": "Batch query", "batches_querymessage": "Batch query message",
+    "changes_changerequest": "Change request", "changes_affectedproduct": "Change product line",
+    "changes_sponsorroute": "Change sponsor route", "changes_filingassessment": "Filing assessment",
+    "changes_filingdecision": "Filing decision", "changes_approval": "Change approval",
+    "changes_effectivenessreview": "Change effectiveness review",
 }
 
 #: The page (URL name taking the record's pk) that shows each record type; notices and deadlines link there.

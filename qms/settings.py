@@ -140,6 +140,7 @@ INSTALLED_APPS = [
     "deviations",
     "capa",
     "batches",
+    "changes",
 ]
 
 MIDDLEWARE = [
@@ -345,7 +346,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": [
         "rest_framework.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
-        "qms.api.NameCheckingMultiPartParser",
+        "qms.parsers.NameCheckingMultiPartParser",
     ],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",

@@ -1,0 +1,129 @@
+"""Reads for change control, always through the acting membership (DESIGN.md §3.2).
+
+The owner (the CMO, or a sponsor for its own change) sees its changes whole. A sponsor sees a change only when one
+of its lines names that sponsor, and then only its own lines, routes, filing assessments, filing decisions and
+approvals; row-level security enforces the same rule underneath, so a selector that forgot a filter would still
+return nothing foreign.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+
+from changes.models import (
+    AffectedProduct,
+    Approval,
+    ChangeRequest,
+    EffectivenessReview,
+    FilingAssessment,
+    FilingDecision,
+    SponsorRoute,
+)
+from tenants.models import Membership
+
+State = ChangeRequest.State
+
+
+def _affects(membership: Membership) -> Exists:
+    return Exists(AffectedProduct.objects.filter(change=OuterRef("pk"), sponsor_id=membership.organization_id))
+
+
+def _mine_or_sponsor(membership: Membership) -> Q:
+    org = membership.organization_id
+    return Q(organization_id=org) | Q(sponsor_id=org)
+
+
+def lines_visible(*, membership: Membership) -> QuerySet[AffectedProduct]:
+    return (AffectedProduct.objects.filter(_mine_or_sponsor(membership)).select_related("product", "sponsor")
+            .order_by("id"))
+
+
+def change_list(*, membership: Membership) -> QuerySet[ChangeRequest]:
+    return (ChangeRequest.objects.filter(Q(organization_id=membership.organization_id) | _affects(membership))
+            .select_related("site", "organization", "effectiveness_deadline")
+            .prefetch_related(Prefetch("lines", queryset=lines_visible(membership=membership),
+                                       to_attr="visible_lines"))
+            .order_by("-created_at", "-id"))
+
+
+def lines_of(*, membership: Membership, change: ChangeRequest) -> QuerySet[AffectedProduct]:
+    return lines_visible(membership=membership).filter(change=change).select_related("partnership")
+
+
+def routes_of(*, membership: Membership, change: ChangeRequest) -> QuerySet[SponsorRoute]:
+    return (SponsorRoute.objects.filter(_mine_or_sponsor(membership), change=change)
+            .select_related("sponsor", "deadline", "notified_by").order_by("id"))
+
+
+def assessments_of(*, membership: Membership, change: ChangeRequest,
+                   current: bool = True) -> QuerySet[FilingAssessment]:
+    """Filing assessments the member may see (the current ones unless ``current`` is False), with decisions."""
+    queryset = FilingAssessment.objects.filter(_mine_or_sponsor(membership), change=change)
+    if current:
+        queryset = queryset.filter(superseded=False)
+    return queryset.select_related("product", "sponsor", "decision").order_by("line_id", "market", "id")
+
+
+def review_list(*, membership: Membership) -> QuerySet[EffectivenessReview]:
+    """Effectiveness reviews of the changes the member sees (a sponsor: of changes affecting its products)."""
+    visible = change_list(membership=membership).order_by().values("pk")
+    return EffectivenessReview.objects.filter(change__in=visible).select_related("change", "reviewed_by")
+
+
+def decision_list(*, membership: Membership) -> QuerySet[FilingDecision]:
+    org = membership.organization_id
+    return (FilingDecision.objects.filter(Q(organization_id=org) | Q(cmo_id=org))
+            .select_related("assessment__product", "change", "organization").order_by("decided_at", "id"))
+
+
+def decisions_of(*, membership: Membership, change: ChangeRequest) -> QuerySet[FilingDecision]:
+    return decision_list(membership=membership).filter(change=change)
+
+
+def approval_list(*, membership: Membership) -> QuerySet[Approval]:
+    org = membership.organization_id
+    return (Approval.objects.filter(Q(organization_id=org) | Q(cmo_id=org))
+            .select_related("change", "organization", "decided_by").order_by("decided_at", "id"))
+
+
+def approvals_of(*, membership: Membership, change: ChangeRequest) -> QuerySet[Approval]:
+    return approval_list(membership=membership).filter(change=change)
+
+
+@dataclass(frozen=True)
+class Awaiting:
+    """A sponsor's "changes awaiting my decision": approvals to sign, filing categories to confirm, agency
+    approvals of prior-approval filings to record."""
+
+    approvals: QuerySet[SponsorRoute]
+    filings: QuerySet[FilingAssessment]
+    agency: QuerySet[FilingDecision]
+
+    @property
+    def count(self) -> int:
+        return self.approvals.count() + self.filings.count() + self.agency.count()
+
+
+def awaiting_decision(membership: Membership) -> Awaiting:
+    from changes.filing_rules import FilingCategory
+
+    org = membership.organization_id
+    approvals = (SponsorRoute.objects.filter(sponsor_id=org, requirement=SponsorRoute.Requirement.APPROVAL,
+                                             change__state=State.PENDING_APPROVAL)
+                 .exclude(Exists(Approval.objects.filter(change=OuterRef("change"),
+                                                         partnership=OuterRef("partnership"))))
+                 .select_related("change").order_by("change__proposed_implementation_date", "id"))
+    filings = (FilingAssessment.objects.filter(sponsor_id=org, superseded=False,
+                                               change__state__in=[State.ASSESSMENT, State.PENDING_APPROVAL,
+                                                                  State.APPROVED])
+               .exclude(suggested_category=FilingCategory.NOT_ASSESSED)
+               .exclude(Exists(FilingDecision.objects.filter(assessment=OuterRef("pk"))))
+               .select_related("change", "product").order_by("change__proposed_implementation_date", "id"))
+    agency = (FilingDecision.objects.filter(organization_id=org, agency_approved_on__isnull=True,
+                                            confirmed_category__in=FilingCategory.prior_approval(),
+                                            assessment__superseded=False)
+              .exclude(change__state__in=[State.CANCELLED])
+              .select_related("change", "assessment__product").order_by("decided_at", "id"))
+    return Awaiting(approvals=approvals, filings=filings, agency=agency)
