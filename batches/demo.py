@@ -926,10 +926,11 @@ def _age_review_clock(party: Party, batch: Batch, target: str) -> None:
               "to the sponsor that day (the demo is loaded in one go).")
     with acting_as(party.qa):
         clocks.deadline_restart(deadline=deadline, starts_at=start, reason=reason)
-        # The queue's age counts from the sending: keep it the day the clock now starts (audited, same reason).
+        # The queue's age counts from the sending: the day the clock now starts, submitted the day before.
         batch.sent_to_sponsor_at = start
+        batch.submitted_at = min(batch.submitted_at or start, start - dt.timedelta(days=1))
         with reason_for_change(reason):
-            versioned_save(batch, ["sent_to_sponsor_at"], None, False)
+            versioned_save(batch, ["sent_to_sponsor_at", "submitted_at"], None, False)
 
 
 def seed_batches(password: str) -> int:

@@ -7,10 +7,14 @@ plain column filters on indexed foreign keys (a reader filtering by what it cann
 from __future__ import annotations
 
 import django_filters
+from django import forms
 from django.db.models import Q, QuerySet
 
 from agreements.catalogue import ReleaseModel
 from batches.models import Batch
+
+#: Yes / no / any, rather than django-filter's "Unknown" for "no filter".
+ANY_YES_NO = forms.Select(choices=[("", "Any"), ("true", "Yes"), ("false", "No")])
 
 
 class BatchFilter(django_filters.FilterSet):
@@ -20,8 +24,10 @@ class BatchFilter(django_filters.FilterSet):
     sponsor = django_filters.NumberFilter(field_name="sponsor_id", label="Sponsor")
     cmo = django_filters.NumberFilter(field_name="organization_id", label="CMO")
     release_model = django_filters.ChoiceFilter(choices=ReleaseModel.choices, empty_label="Any release model")
-    exceptions = django_filters.BooleanFilter(field_name="has_exceptions", label="Exceptions present")
-    open_deviations = django_filters.BooleanFilter(method="filter_open_deviations", label="Open deviation")
+    exceptions = django_filters.BooleanFilter(field_name="has_exceptions", label="Exceptions present",
+                                              widget=ANY_YES_NO)
+    open_deviations = django_filters.BooleanFilter(method="filter_open_deviations", label="Open deviation",
+                                                   widget=ANY_YES_NO)
     q = django_filters.CharFilter(method="filter_text", label="Lot number contains")
 
     class Meta:
