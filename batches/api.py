@@ -15,7 +15,7 @@ from django.http import FileResponse, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
@@ -359,26 +359,18 @@ class ImportRowsSerializer(serializers.Serializer):
     rows = ImportRowSerializer(many=True)
 
 
-class ImportRowErrorSerializer(serializers.Serializer):
-    row = serializers.IntegerField(help_text="1-based data row (a CSV's header is row 0)")
-    # A declared field named "fields" (the error shape's key): DRF pops declared fields off the class, so it does not
-    # shadow Serializer.fields at run time.
-    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))  # type: ignore[assignment]
+def _field_errors() -> serializers.DictField:
+    return serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
 
 
-class ImportRefusalDetailSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    message = serializers.CharField()
-    # A declared field named "fields" (the error shape's key): DRF pops declared fields off the class, so it does not
-    # shadow Serializer.fields at run time.
-    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))  # type: ignore[assignment]
-    rows = ImportRowErrorSerializer(many=True, help_text="Every failing row with its errors by field")
-
-
-class ImportRefusalSerializer(serializers.Serializer):
-    """An import with any invalid row: nothing was registered."""
-
-    error = ImportRefusalDetailSerializer()
+# An import with any invalid row (400, nothing registered). Schema-only shapes whose key is named "fields" (the error
+# shape's): built inline, since a declared field called "fields" would shadow Serializer.fields.
+ImportRefusalSerializer = inline_serializer("ImportRefusal", fields={"error": inline_serializer(
+    "ImportRefusalDetail", fields={
+        "code": serializers.CharField(), "message": serializers.CharField(), "fields": _field_errors(),
+        "rows": inline_serializer("ImportRowError", many=True, fields={
+            "row": serializers.IntegerField(help_text="1-based data row (a CSV's header is row 0)"),
+            "fields": _field_errors()}, help_text="Every failing row with its errors by field")})})
 
 
 class QueryCreateSerializer(serializers.Serializer):

@@ -9,6 +9,7 @@ with an explicit check that the member is a party), like the sponsor's acknowled
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -351,12 +352,10 @@ class _RowsView(ScopedPageMixin, SingleObjectMixin, View):
     formset_class: Any
     field: str  # the service's error prefix ("results", "changes")
     title: str
-
-    def rows(self, batch: Batch) -> list[dict[str, Any]]:
-        raise NotImplementedError
-
-    def save(self, batch: Batch, lines: list[Any], version: int) -> str:
-        raise NotImplementedError
+    #: The current rows as the formset's initial data.
+    rows: Callable[[Batch], list[dict[str, Any]]]
+    #: Write the kept rows through the service; return the success message.
+    save: Callable[[Batch, list[Any], int], str]
 
     def page(self, batch: Batch, formset: Any, status: int = 200, error: str = "") -> HttpResponse:
         return render(self.request, self.template_name, {
