@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.db.models import F
+
 from agreements.catalogue import ChangeClass
 from agreements.selectors import effective_terms
 from changes.models import AffectedProduct, Approval, ChangeRequest, FilingAssessment, FilingDecision, SponsorRoute
@@ -38,8 +40,11 @@ def drift_flags(partnership: Partnership) -> list[DriftFlag]:
         by_change.setdefault(line.change_id, []).append(line)
     if not by_change:
         return []
-    routes = {r.change_id: r for r in SponsorRoute.objects.filter(partnership=partnership, change_id__in=by_change)}
+    # The round the change was implemented in is its last: earlier (withdrawn) rounds do not count.
+    routes = {r.change_id: r for r in SponsorRoute.objects.filter(partnership=partnership, change_id__in=by_change,
+                                                                  round=F("change__approval_round"))}
     approved = set(Approval.objects.filter(partnership=partnership, change_id__in=by_change,
+                                           round=F("change__approval_round"),
                                            decision=Approval.Decision.APPROVED).values_list("change_id", flat=True))
     current = list(FilingAssessment.objects.filter(partnership=partnership, change_id__in=by_change,
                                                    superseded=False).exclude(suggested_category="not_assessed"))

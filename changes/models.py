@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from agreements.catalogue import ChangeClass
 from changes.filing_rules import FilingCategory
-from tenants.models import Organization, Partnership, Product, Site
+from tenants.models import Organization, Partnership, Product, Site, StoredFile
 
 
 class RiskRating(models.TextChoices):
@@ -66,6 +66,9 @@ class ChangeRequest(models.Model):
                                                related_name="+")
     closed_at = models.DateTimeField(null=True, blank=True)
     cancel_reason = models.TextField(blank=True)
+    #: Each submission for approval opens a new round; withdrawing (to revise after a rejection) ends it. Routes
+    #: and approvals carry their round, so earlier rounds stay as history and never count toward the current one.
+    approval_round = models.PositiveIntegerField(default=0)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
     version = models.PositiveIntegerField(default=1, help_text="Optimistic concurrency: +1 on every change")
@@ -133,6 +136,7 @@ class SponsorRoute(models.Model):
     partnership = models.ForeignKey(Partnership, on_delete=models.PROTECT, related_name="+")
     sponsor = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
     requirement = models.CharField(max_length=10, choices=Requirement.choices)
+    round = models.PositiveIntegerField(default=1, help_text="The change's approval round this route belongs to")
     #: Where the requirement came from ("Quality agreement QA-… v2", or the conservative defaults) and why.
     source = models.CharField(max_length=300)
     lead_days = models.PositiveIntegerField(null=True, blank=True,
@@ -149,7 +153,7 @@ class SponsorRoute(models.Model):
 
     class Meta:
         ordering = ["id"]
-        constraints = [models.UniqueConstraint(fields=["change", "partnership"], name="change_route_once")]
+        constraints = [models.UniqueConstraint(fields=["change", "partnership", "round"], name="change_route_once")]
         indexes = [models.Index(fields=["sponsor", "change"], name="change_route_sponsor")]
 
     def __str__(self) -> str:
@@ -246,6 +250,7 @@ class Approval(models.Model):
                             help_text="The change's owner")
     partnership = models.ForeignKey(Partnership, on_delete=models.PROTECT, related_name="+")
     decision = models.CharField(max_length=10, choices=Decision.choices)
+    round = models.PositiveIntegerField(default=1, help_text="The change's approval round this decision belongs to")
     comment = models.TextField(blank=True, help_text="Conditions of the approval, or why it is rejected")
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     decided_at = models.DateTimeField(default=timezone.now)
@@ -254,7 +259,8 @@ class Approval(models.Model):
 
     class Meta:
         ordering = ["decided_at", "id"]
-        constraints = [models.UniqueConstraint(fields=["change", "partnership"], name="change_approval_once")]
+        constraints = [models.UniqueConstraint(fields=["change", "partnership", "round"],
+                                               name="change_approval_once")]
         indexes = [models.Index(fields=["cmo", "change"], name="change_approval_owner")]
 
     def __str__(self) -> str:
@@ -277,3 +283,33 @@ class EffectivenessReview(models.Model):
 
     def __str__(self) -> str:
         return f"Effectiveness review: {'effective' if self.effective else 'not effective'}"
+
+
+class ChangeDocument(models.Model):
+    """A document linked to a change after its approval (implementation record, validation report, updated
+    procedure, filing correspondence): the bytes and SHA-256 are the stored file's; every sponsor that sees the
+    change sees its documents (row-level security on the stored file asks the change)."""
+
+    class Kind(models.TextChoices):
+        IMPLEMENTATION_RECORD = "implementation", "Implementation record"
+        VALIDATION_REPORT = "validation", "Validation / qualification report"
+        PROCEDURE = "procedure", "Updated procedure or master record"
+        FILING = "filing", "Regulatory filing or agency correspondence"
+        OTHER = "other", "Other"
+
+    change = models.ForeignKey(ChangeRequest, on_delete=models.CASCADE, related_name="documents")
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    title = models.CharField(max_length=200, blank=True)
+    file = models.OneToOneField(StoredFile, on_delete=models.PROTECT, related_name="+")
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField(default=timezone.now)
+
+    owner_field = "organization"
+
+    class Meta:
+        ordering = ["uploaded_at", "id"]
+        indexes = [models.Index(fields=["change", "kind"], name="change_document_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.title or self.file.original_name}"

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 
 from changes.models import (
     AffectedProduct,
     Approval,
+    ChangeDocument,
     ChangeRequest,
     EffectivenessReview,
     FilingAssessment,
@@ -53,8 +54,29 @@ def lines_of(*, membership: Membership, change: ChangeRequest) -> QuerySet[Affec
 
 
 def routes_of(*, membership: Membership, change: ChangeRequest) -> QuerySet[SponsorRoute]:
-    return (SponsorRoute.objects.filter(_mine_or_sponsor(membership), change=change)
+    """The current approval round's routes (earlier rounds: ``history_of``)."""
+    return (SponsorRoute.objects.filter(_mine_or_sponsor(membership), change=change, round=change.approval_round)
             .select_related("sponsor", "deadline", "notified_by").order_by("id"))
+
+
+def history_of(*, membership: Membership, change: ChangeRequest) -> list[tuple[SponsorRoute, Approval | None]]:
+    """Earlier approval rounds (withdrawn for revision), newest first: each route the member may see, with the
+    sponsor's signed decision in that round if it gave one. Two queries whatever the number of rounds."""
+    routes = list(SponsorRoute.objects.filter(_mine_or_sponsor(membership), change=change,
+                                              round__lt=change.approval_round)
+                  .select_related("sponsor").order_by("-round", "id"))
+    decided = {(a.partnership_id, a.round): a for a in approvals_of(membership=membership, change=change,
+                                                                       current=False)
+               .filter(round__lt=change.approval_round)} if routes else {}
+    return [(route, decided.get((route.partnership_id, route.round))) for route in routes]
+
+
+def documents_of(*, membership: Membership, change: ChangeRequest) -> QuerySet[ChangeDocument]:
+    """Documents linked to a change the member sees (row-level security asks the change, as for its files)."""
+    return (ChangeDocument.objects.filter(change=change)
+            .filter(Q(organization_id=membership.organization_id) | Q(change__in=change_list(membership=membership)
+                                                                      .order_by().values("pk")))
+            .select_related("file", "uploaded_by").order_by("uploaded_at", "id"))
 
 
 def assessments_of(*, membership: Membership, change: ChangeRequest,
@@ -88,8 +110,10 @@ def approval_list(*, membership: Membership) -> QuerySet[Approval]:
             .select_related("change", "organization", "decided_by").order_by("decided_at", "id"))
 
 
-def approvals_of(*, membership: Membership, change: ChangeRequest) -> QuerySet[Approval]:
-    return approval_list(membership=membership).filter(change=change)
+def approvals_of(*, membership: Membership, change: ChangeRequest, current: bool = True) -> QuerySet[Approval]:
+    """Signed sponsor decisions on ``change``: the current approval round's unless ``current`` is False."""
+    queryset = approval_list(membership=membership).filter(change=change)
+    return queryset.filter(round=change.approval_round) if current else queryset
 
 
 @dataclass(frozen=True)
@@ -111,9 +135,10 @@ def awaiting_decision(membership: Membership) -> Awaiting:
 
     org = membership.organization_id
     approvals = (SponsorRoute.objects.filter(sponsor_id=org, requirement=SponsorRoute.Requirement.APPROVAL,
-                                             change__state=State.PENDING_APPROVAL)
-                 .exclude(Exists(Approval.objects.filter(change=OuterRef("change"),
-                                                         partnership=OuterRef("partnership"))))
+                                             change__state=State.PENDING_APPROVAL,
+                                             round=F("change__approval_round"))
+                 .exclude(Exists(Approval.objects.filter(change=OuterRef("change"), partnership=OuterRef("partnership"),
+                                                         round=OuterRef("round"))))
                  .select_related("change").order_by("change__proposed_implementation_date", "id"))
     filings = (FilingAssessment.objects.filter(sponsor_id=org, superseded=False,
                                                change__state__in=[State.ASSESSMENT, State.PENDING_APPROVAL,

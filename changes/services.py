@@ -39,6 +39,7 @@ from changes.filing_rules import FilingCategory
 from changes.models import (
     AffectedProduct,
     Approval,
+    ChangeDocument,
     ChangeRequest,
     EffectivenessReview,
     FilingAssessment,
@@ -375,11 +376,13 @@ def change_submit(*, membership: Membership, change: ChangeRequest) -> ChangeReq
                           f"{terms.source} does not classify {label} changes: sponsor approval required "
                           "(conservative default)"))
     change.state, change.submitted_at = State.PENDING_APPROVAL, now
-    versioned_save(change, ["state", "submitted_at"], None, False)
+    change.approval_round += 1
+    versioned_save(change, ["state", "submitted_at", "approval_round"], None, False)
     for partnership, requirement, lead_days, source in plans:
         route = SponsorRoute.objects.create(
             change=change, organization_id=change.organization_id, partnership=partnership,
-            sponsor_id=partnership.sponsor_id, requirement=requirement, source=source[:300], lead_days=lead_days)
+            sponsor_id=partnership.sponsor_id, requirement=requirement, source=source[:300], lead_days=lead_days,
+            round=change.approval_round)
         products = ", ".join(line.product.code for line in partner_lines[partnership.pk])
         if requirement == Requirement.NOTIFY:
             assert lead_days is not None
@@ -420,7 +423,8 @@ def change_notify(*, membership: Membership, change: ChangeRequest, message: str
     _require_owner(membership, change)
     _require(membership, Capability.AUTHOR_QUALITY_RECORDS)
     _require_state(change, [State.PENDING_APPROVAL, State.APPROVED], "notify the sponsors")
-    pending = SponsorRoute.objects.filter(change=change, requirement=Requirement.NOTIFY, notified_at__isnull=True)
+    pending = SponsorRoute.objects.filter(change=change, round=change.approval_round, requirement=Requirement.NOTIFY,
+                                          notified_at__isnull=True)
     if partnership_ids is not None:
         pending = pending.filter(partnership_id__in=partnership_ids)
     routes = list(pending.select_related("deadline"))
@@ -454,13 +458,14 @@ def approval_sign(*, request: Any, membership: Membership, change: ChangeRequest
     else is written; ``signatures.sign_new`` creates the approval, its signature and their effects atomically."""
     from part11 import signatures
 
-    route = SponsorRoute.objects.filter(change=change, sponsor_id=membership.organization_id,
+    route = SponsorRoute.objects.filter(change=change, round=change.approval_round,
+                                        sponsor_id=membership.organization_id,
                                         requirement=Requirement.APPROVAL).first()
     if route is None:
         raise PermissionDenied("Your organization's approval is not required for this change.")
     _require(membership, Capability.APPROVE_QUALITY_RECORDS)
     _require_state(change, [State.PENDING_APPROVAL], "decide on it")
-    if Approval.objects.filter(change=change, partnership_id=route.partnership_id).exists():
+    if Approval.objects.filter(change=change, partnership_id=route.partnership_id, round=route.round).exists():
         raise ValidationError({"step": "Your organization has already decided on this change."})
     comment = (comment or "").strip()
     if not approve and not comment:
@@ -470,7 +475,8 @@ def approval_sign(*, request: Any, membership: Membership, change: ChangeRequest
     def create() -> Approval:
         return Approval.objects.create(change=change, organization_id=membership.organization_id,
                                        cmo_id=change.organization_id, partnership_id=route.partnership_id,
-                                       decision=decision, comment=comment, decided_by=membership.user)
+                                       decision=decision, comment=comment, decided_by=membership.user,
+                                       round=route.round)
 
     return signatures.sign_new(request=request, membership=membership, create=create,
                                step="sponsor_approve" if approve else "sponsor_reject", password=password, otp=otp)
@@ -506,8 +512,9 @@ def on_approved(change: ChangeRequest, signature: Any) -> None:
 def missing_sponsor_approvals(change: ChangeRequest, sponsor_id: int | None = None) -> list[str]:
     """Each required sponsor approval not (or not favourably) signed; only ``sponsor_id``'s when given."""
     out = []
-    decided = {a.partnership_id: a for a in Approval.objects.filter(change=change)}
-    routes = change.routes.filter(requirement=Requirement.APPROVAL).select_related("sponsor")
+    decided = {a.partnership_id: a for a in Approval.objects.filter(change=change, round=change.approval_round)}
+    routes = change.routes.filter(requirement=Requirement.APPROVAL, round=change.approval_round
+                                  ).select_related("sponsor")
     if sponsor_id is not None:
         routes = routes.filter(sponsor_id=sponsor_id)
     for route in routes:
@@ -530,7 +537,7 @@ def implementation_blockers(change: ChangeRequest, membership: Membership | None
     if change.state not in (State.APPROVED, *IMPLEMENTED_STATES) and not partner:
         missing.append(f"the {change.organization.name} QA approval (signature)")
     missing += missing_sponsor_approvals(change, mine if partner else None)
-    routes = change.routes.select_related("sponsor")
+    routes = change.routes.filter(round=change.approval_round).select_related("sponsor")
     if partner:
         routes = routes.filter(sponsor_id=mine)
     missing += [f"notification of {route.sponsor.name} (due {notice_due_date(change, route.lead_days or 0):%d %b %Y})"
@@ -644,8 +651,57 @@ def change_cancel(*, request: Any, membership: Membership, change: ChangeRequest
 def on_cancelled(change: ChangeRequest, signature: Any) -> None:
     change.state = State.CANCELLED
     versioned_save(change, ["state"], None, False)
-    for route in change.routes.select_related("deadline"):
+    _end_round(change, f"{change.number} cancelled: {change.cancel_reason}", "cancelled", change.cancel_reason)
+
+
+def _end_round(change: ChangeRequest, reason: str, verdict: str, body: str) -> None:
+    """Stop the current round's notice clocks and tell its sponsors the change is ``verdict``."""
+    for route in change.routes.filter(round=change.approval_round).select_related("deadline"):
         if route.deadline is not None and not route.deadline.is_closed:
-            clocks.deadline_cancel(deadline=route.deadline, reason=f"{change.number} cancelled: {change.cancel_reason}")
+            clocks.deadline_cancel(deadline=route.deadline, reason=reason)
         clocks.notify_partner(partnership_id=route.partnership_id, record=change,
-                              subject=f"{change.number} cancelled", body=change.cancel_reason)
+                              subject=f"{change.number} {verdict}", body=body)
+
+
+@transaction.atomic
+def change_withdraw(*, membership: Membership, change: ChangeRequest, reason: str, expected_version: int | None = None,
+                    precondition: bool = False) -> ChangeRequest:
+    """Pending approval → impact assessed, so the owner can revise the change and submit it again (typically after
+    a sponsor rejected it). The round ends: its notice clocks are cancelled and its sponsors told why; its routes
+    and signed approvals stay as history, and the next submission opens a new round that needs fresh ones."""
+    _require_owner(membership, change)
+    _require(membership, Capability.AUTHOR_QUALITY_RECORDS)
+    _require_state(change, [State.PENDING_APPROVAL], "withdraw it for revision")
+    reason = _text(reason, "reason", "why the change is withdrawn for revision")
+    change.state = State.ASSESSMENT
+    with reason_for_change(f"withdrawn for revision: {reason}"):
+        versioned_save(change, ["state"], expected_version, precondition)
+    _end_round(change, f"{change.number} withdrawn for revision: {reason}", "withdrawn for revision",
+               f"{membership.user.printed_name} withdrew the change for revision: {reason}\n\nIt will be submitted "
+               "again for your decision.")
+    return change
+
+
+#: States in which documents may be linked: once approved, through implementation and the effectiveness review.
+DOCUMENT_STATES = (State.APPROVED, State.IMPLEMENTED, State.EFFECTIVENESS_REVIEW)
+
+
+@transaction.atomic
+def document_attach(*, membership: Membership, change: ChangeRequest, upload: Any, kind: str,
+                    title: str = "") -> ChangeDocument:
+    """Link a document (implementation record, validation report, updated procedure, filing) to an approved or
+    implemented change; the file is validated and stored by ``tenants.files`` (type by content, size, name)."""
+    from tenants import files
+
+    _require_owner(membership, change)
+    _require(membership, Capability.AUTHOR_QUALITY_RECORDS)
+    if kind not in ChangeDocument.Kind.values:
+        raise ValidationError({"kind": "Choose what the document is: "
+                                       + ", ".join(str(label).lower() for label in ChangeDocument.Kind.labels) + "."})
+    _require_state(change, DOCUMENT_STATES, "link documents to it")
+    stored = files.file_store(membership=membership, record=change, upload=upload)
+    document = ChangeDocument.objects.create(change=change, organization_id=change.organization_id, kind=kind,
+                                             title=(title or "").strip()[:200], file=stored,
+                                             uploaded_by=membership.user)
+    bump_version(change)
+    return document

@@ -53,7 +53,8 @@ def change_content(change: ChangeRequest, partnership_id: int | None = None) -> 
 
 def approval_content(approval: Approval) -> dict[str, Any]:
     return {"record": "change approval", "id": approval.pk, "sponsor": approval.organization_id,
-            "partnership": approval.partnership_id, "decision": approval.decision, "comment": approval.comment,
+            "partnership": approval.partnership_id, "round": approval.round, "decision": approval.decision,
+            "comment": approval.comment,
             "change": change_content(approval.change, approval.partnership_id)}
 
 

@@ -35,7 +35,7 @@ RECORD_TYPES = {
     "changes_changerequest": "Change request", "changes_affectedproduct": "Change product line",
     "changes_sponsorroute": "Change sponsor route", "changes_filingassessment": "Filing assessment",
     "changes_filingdecision": "Filing decision", "changes_approval": "Change approval",
-    "changes_effectivenessreview": "Change effectiveness review",
+    "changes_effectivenessreview": "Change effectiveness review", "changes_changedocument": "Change document",
 }
 
 #: The page (URL name taking the record's pk) that shows each record type; notices and deadlines link there.
