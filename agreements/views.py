@@ -92,6 +92,8 @@ class AgreementDetailView(ScopedPageMixin, DetailView):
     context_object_name = "agreement"
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        from changes.drift import drift_flags  # change control reads the agreement, not the other way round
+
         agreement: QualityAgreement = self.object
         member = self.membership
         live = signatures.signatures_of(agreement).select_related("signer")
@@ -107,7 +109,7 @@ class AgreementDetailView(ScopedPageMixin, DetailView):
             "can_terminate": agreement.state == QualityAgreement.State.EFFECTIVE
             and can(member, Capability.APPROVE_QUALITY_RECORDS),
             "password_form": PasswordForm(), "override_form": OverrideForm(),
-            "section_specs": SECTIONS,
+            "section_specs": SECTIONS, "drift_flags": drift_flags(agreement.partnership),
         }
 
 

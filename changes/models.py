@@ -96,6 +96,13 @@ class ChangeRequest(models.Model):
         return self.state not in (self.State.CLOSED, self.State.CANCELLED)
 
     @property
+    def live_round(self) -> int:
+        """The approval round in force. While the change is drafted or revised (after a withdrawal) none is: the
+        round it was withdrawn from is history, and the next submission opens ``approval_round + 1``."""
+        revising = self.state in (self.State.DRAFT, self.State.ASSESSMENT)
+        return self.approval_round + 1 if revising else self.approval_round
+
+    @property
     def is_editable(self) -> bool:
         """The description and the impact assessment change until the change goes for approval."""
         return self.state in (self.State.DRAFT, self.State.ASSESSMENT)
@@ -288,7 +295,9 @@ class EffectivenessReview(models.Model):
 class ChangeDocument(models.Model):
     """A document linked to a change after its approval (implementation record, validation report, updated
     procedure, filing correspondence): the bytes and SHA-256 are the stored file's; every sponsor that sees the
-    change sees its documents (row-level security on the stored file asks the change)."""
+    change sees its documents. The stored file is attached to this row, not to the change: a signature binds the
+    files attached to its record, and a document linked after approval must not alter what the approval signed.
+    (``file`` is empty only inside the transaction that creates the row and then stores its file.)"""
 
     class Kind(models.TextChoices):
         IMPLEMENTATION_RECORD = "implementation", "Implementation record"
@@ -301,7 +310,7 @@ class ChangeDocument(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
     kind = models.CharField(max_length=20, choices=Kind.choices)
     title = models.CharField(max_length=200, blank=True)
-    file = models.OneToOneField(StoredFile, on_delete=models.PROTECT, related_name="+")
+    file = models.OneToOneField(StoredFile, null=True, on_delete=models.PROTECT, related_name="+")
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     uploaded_at = models.DateTimeField(default=timezone.now)
 

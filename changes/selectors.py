@@ -54,8 +54,8 @@ def lines_of(*, membership: Membership, change: ChangeRequest) -> QuerySet[Affec
 
 
 def routes_of(*, membership: Membership, change: ChangeRequest) -> QuerySet[SponsorRoute]:
-    """The current approval round's routes (earlier rounds: ``history_of``)."""
-    return (SponsorRoute.objects.filter(_mine_or_sponsor(membership), change=change, round=change.approval_round)
+    """The routes of the round in force (``ChangeRequest.live_round``; earlier rounds: ``history_of``)."""
+    return (SponsorRoute.objects.filter(_mine_or_sponsor(membership), change=change, round=change.live_round)
             .select_related("sponsor", "deadline", "notified_by").order_by("id"))
 
 
@@ -63,11 +63,11 @@ def history_of(*, membership: Membership, change: ChangeRequest) -> list[tuple[S
     """Earlier approval rounds (withdrawn for revision), newest first: each route the member may see, with the
     sponsor's signed decision in that round if it gave one. Two queries whatever the number of rounds."""
     routes = list(SponsorRoute.objects.filter(_mine_or_sponsor(membership), change=change,
-                                              round__lt=change.approval_round)
+                                              round__lt=change.live_round)
                   .select_related("sponsor").order_by("-round", "id"))
     decided = {(a.partnership_id, a.round): a for a in approvals_of(membership=membership, change=change,
                                                                        current=False)
-               .filter(round__lt=change.approval_round)} if routes else {}
+               .filter(round__lt=change.live_round)} if routes else {}
     return [(route, decided.get((route.partnership_id, route.round))) for route in routes]
 
 
@@ -113,7 +113,7 @@ def approval_list(*, membership: Membership) -> QuerySet[Approval]:
 def approvals_of(*, membership: Membership, change: ChangeRequest, current: bool = True) -> QuerySet[Approval]:
     """Signed sponsor decisions on ``change``: the current approval round's unless ``current`` is False."""
     queryset = approval_list(membership=membership).filter(change=change)
-    return queryset.filter(round=change.approval_round) if current else queryset
+    return queryset.filter(round=change.live_round) if current else queryset
 
 
 @dataclass(frozen=True)

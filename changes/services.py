@@ -699,9 +699,10 @@ def document_attach(*, membership: Membership, change: ChangeRequest, upload: An
         raise ValidationError({"kind": "Choose what the document is: "
                                        + ", ".join(str(label).lower() for label in ChangeDocument.Kind.labels) + "."})
     _require_state(change, DOCUMENT_STATES, "link documents to it")
-    stored = files.file_store(membership=membership, record=change, upload=upload)
     document = ChangeDocument.objects.create(change=change, organization_id=change.organization_id, kind=kind,
-                                             title=(title or "").strip()[:200], file=stored,
-                                             uploaded_by=membership.user)
+                                             title=(title or "").strip()[:200], uploaded_by=membership.user)
+    # Stored against the document, not the change: the change's signatures keep matching (see the model).
+    document.file = files.file_store(membership=membership, record=document, upload=upload)
+    document.save(update_fields=["file"])
     bump_version(change)
     return document

@@ -15,6 +15,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from changes import selectors, services
 from changes.models import Approval, ChangeDocument, ChangeRequest, SponsorRoute
 from clocks.models import Deadline, Notification
+from part11.signatures import signatures_of, verify
 from tests.agreements.helpers import acting, effective
 from tests.changes.helpers import (
     AUTHOR,
@@ -111,6 +112,8 @@ def test_documents_are_linked_after_approval_and_seen_by_the_affected_sponsor_on
     before = change.version
     document = _attach(cast, change)
     assert document.file.sha256 and document.kind == ChangeDocument.Kind.VALIDATION_REPORT
+    # The file belongs to the document row: the QA approval still matches the change it signed.
+    assert verify(signatures_of(change).get(step="approve"), ChangeRequest.objects.get(pk=change.pk)).matches
     assert ChangeRequest.objects.get(pk=change.pk).version == before + 1
     with acting(cast, "helix.qa"):
         assert [d.pk for d in selectors.documents_of(membership=cast.memberships["helix.qa"], change=change)] == [

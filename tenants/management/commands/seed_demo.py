@@ -89,6 +89,7 @@ class Command(BaseCommand):
         admin.save(update_fields=["password"])
         from agreements.demo import seed_agreements
         from batches.demo import seed_batches
+        from changes.demo import REVIEWERS, seed_changes
         from clocks.demo import seed_deadlines
         from deviations.demo import seed_deviations
 
@@ -96,16 +97,20 @@ class Command(BaseCommand):
         seed_agreements(password)
         seed_deviations(password)
         seed_batches(password)
+        seed_changes(password)
         self.stdout.write(self.style.SUCCESS(
             f"Demo data ready: {len(orgs)} organizations, {len(sites)} sites, {len(products)} products, "
-            f"{len(demo.PARTNERSHIPS)} partnerships, {len(demo.USERS) + 1} users."
+            f"{len(demo.PARTNERSHIPS)} partnerships, {len(demo.USERS) + len(REVIEWERS) + 1} users."
         ))
         if not options["quiet_logins"]:
             self.stdout.write(format_logins(password))
 
 
 def format_logins(password: str) -> str:
-    rows = [(spec.username, spec.org, spec.role) for spec in demo.USERS] + [(demo.SUPERUSER, "-", "superuser")]
+    from changes.demo import REVIEWERS
+
+    rows = [(spec.username, spec.org, spec.role) for spec in (*demo.USERS, *REVIEWERS)]
+    rows.append((demo.SUPERUSER, "-", "superuser"))
     lines = [f"Demo logins (password for all: {password})", f"  {'username':<18}{'organization':<14}role"]
     lines += [f"  {u:<18}{o:<14}{r}" for u, o, r in rows]
     return "\n".join(lines)
