@@ -117,6 +117,9 @@ class AffectedProduct(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
     partnership = models.ForeignKey(Partnership, on_delete=models.PROTECT, related_name="+")
     sponsor = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    #: The partnership's manufacturer. For a sponsor's own change it is the CMO that makes the product: it sees the
+    #: change (read-only) through this line, as it must implement what its sponsor changes.
+    cmo = models.ForeignKey(Organization, null=True, on_delete=models.PROTECT, related_name="+")
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
 
     owner_field = "organization"
@@ -124,7 +127,8 @@ class AffectedProduct(models.Model):
     class Meta:
         ordering = ["id"]
         constraints = [models.UniqueConstraint(fields=["change", "product"], name="change_product_once")]
-        indexes = [models.Index(fields=["sponsor", "change"], name="change_line_sponsor")]
+        indexes = [models.Index(fields=["sponsor", "change"], name="change_line_sponsor"),
+                   models.Index(fields=["cmo", "change"], name="change_line_cmo")]
 
     def __str__(self) -> str:
         return self.product.code

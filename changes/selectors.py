@@ -28,7 +28,9 @@ State = ChangeRequest.State
 
 
 def _affects(membership: Membership) -> Exists:
-    return Exists(AffectedProduct.objects.filter(change=OuterRef("pk"), sponsor_id=membership.organization_id))
+    """A line names the member's organization as the sponsor, or (a sponsor's own change) as the product's CMO."""
+    org = membership.organization_id
+    return Exists(AffectedProduct.objects.filter(Q(sponsor_id=org) | Q(cmo_id=org), change=OuterRef("pk")))
 
 
 def _mine_or_sponsor(membership: Membership) -> Q:
@@ -37,8 +39,9 @@ def _mine_or_sponsor(membership: Membership) -> Q:
 
 
 def lines_visible(*, membership: Membership) -> QuerySet[AffectedProduct]:
-    return (AffectedProduct.objects.filter(_mine_or_sponsor(membership)).select_related("product", "sponsor")
-            .order_by("id"))
+    org = membership.organization_id
+    return (AffectedProduct.objects.filter(_mine_or_sponsor(membership) | Q(cmo_id=org))
+            .select_related("product", "sponsor").order_by("id"))
 
 
 def change_list(*, membership: Membership) -> QuerySet[ChangeRequest]:

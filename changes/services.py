@@ -216,7 +216,7 @@ def _set_lines(membership: Membership, change: ChangeRequest, product_ids: Seque
     existing = set(AffectedProduct.objects.filter(change=change).values_list("product_id", flat=True))
     AffectedProduct.objects.bulk_create([
         AffectedProduct(change=change, organization_id=change.organization_id, partnership=partnerships[pid],
-                        sponsor_id=partnerships[pid].sponsor_id, product_id=pid)
+                        sponsor_id=partnerships[pid].sponsor_id, cmo_id=partnerships[pid].cmo_id, product_id=pid)
         for pid in product_ids if pid not in existing])
 
 
@@ -378,6 +378,14 @@ def change_submit(*, membership: Membership, change: ChangeRequest) -> ChangeReq
     change.state, change.submitted_at = State.PENDING_APPROVAL, now
     change.approval_round += 1
     versioned_save(change, ["state", "submitted_at", "approval_round"], None, False)
+    for partnership_id in sorted({line.partnership_id for line in lines if line.sponsor_id == change.organization_id}):
+        # A sponsor's own change: the CMO that makes the product is told (it sees the change read-only).
+        products = ", ".join(line.product.code for line in lines if line.partnership_id == partnership_id)
+        clocks.notify_partner(
+            partnership_id=partnership_id, record=change,
+            subject=f"{change.organization.name} submitted change {change.number}: {change.title}",
+            body=f"{change.get_change_type_display()} change to {products}, proposed for "
+                 f"{change.proposed_implementation_date:%d %b %Y}.\n\n{change.description}")
     for partnership, requirement, lead_days, source in plans:
         route = SponsorRoute.objects.create(
             change=change, organization_id=change.organization_id, partnership=partnership,

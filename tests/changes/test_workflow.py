@@ -16,10 +16,10 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from agreements.catalogue import ChangeClass
-from changes import services
+from changes import selectors, services
 from changes.filing_rules import FilingCategory
 from changes.models import Approval, ChangeRequest, FilingAssessment, FilingDecision, SponsorRoute
-from clocks.models import Deadline
+from clocks.models import Deadline, Notification
 from part11.signatures import signatures_of, verify
 from qms.errors import StaleWrite
 from tenants.models import SecurityEvent
@@ -290,6 +290,16 @@ def test_a_sponsor_raises_a_change_to_its_own_product_and_confirms_its_own_filin
     change = raise_change(cast, by="helix.author", site=None)
     change = submit(cast, assess(cast, change, by="helix.author"), by="helix.author")
     assert not SponsorRoute.objects.filter(change=change).exists()  # no approval of itself
+    # Acme, which makes HLX-101, is told and sees the change read-only (row-level security and the selector agree);
+    # Northwind, which has nothing on it, sees nothing.
+    assert Notification.objects.filter(organization=cast.orgs["acme"], record_id=change.pk,
+                                       subject__contains=f"submitted change {change.number}").exists()
+    with acting(cast, "acme.qa"):
+        assert [c.pk for c in selectors.change_list(membership=cast.memberships["acme.qa"])] == [change.pk]
+        assert [line.product.code for line in selectors.lines_of(membership=cast.memberships["acme.qa"],
+                                                                  change=change)] == ["HLX-101"]
+    with acting(cast, "northwind.qa"):
+        assert not ChangeRequest.objects.filter(pk=change.pk).exists()
     confirm_all(cast, change, "helix")
     change = qa_approve(cast, change, by="helix.qa")
     assert implement(cast, change, by="helix.author").state == State.IMPLEMENTED
