@@ -720,7 +720,7 @@ class ChangeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedView
         document = selectors.documents_of(membership=self.acting, change=change).filter(pk=document_id).first()
         if document is None:
             raise Http404
-        response = files.file_response(document.file)
+        response = files.file_response(document.stored)
         response["Cache-Control"] = "private, no-store"
         return response
 

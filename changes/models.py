@@ -325,4 +325,11 @@ class ChangeDocument(models.Model):
         indexes = [models.Index(fields=["change", "kind"], name="change_document_kind")]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()}: {self.title or self.file.original_name}"
+        return f"{self.get_kind_display()}: {self.title or self.stored.original_name}"
+
+    @property
+    def stored(self) -> StoredFile:
+        """The stored file; every committed document has one (``file`` is empty only while it is being created)."""
+        if self.file is None:
+            raise StoredFile.DoesNotExist(f"Change document {self.pk} has no stored file yet.")
+        return self.file

@@ -88,7 +88,7 @@ def change_context(membership: Membership, change: ChangeRequest) -> dict[str, A
         "changes_approval": [a.pk for a in approvals + earlier],
         "changes_effectivenessreview": [review.pk] if review is not None else [],
         "changes_changedocument": [d.pk for d in documents],
-        "tenants_storedfile": [d.file_id for d in documents],
+        "tenants_storedfile": [d.file_id for d in documents if d.file_id is not None],
         "clocks_deadline": [r.deadline_id for r in routes if r.deadline_id]
                            + ([change.effectiveness_deadline_id] if change.effectiveness_deadline_id else []),
     }

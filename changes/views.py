@@ -324,7 +324,7 @@ class DocumentUploadView(ObjectForm):
     def act(self, change: ChangeRequest, data: dict[str, Any]) -> str:
         document = services.document_attach(membership=self.membership, change=change, upload=data["file"],
                                             kind=data["kind"], title=data["title"])
-        return f"Uploaded {document.file.original_name} (SHA-256 {document.file.sha256})."
+        return f"Uploaded {document.stored.original_name} (SHA-256 {document.stored.sha256})."
 
 
 # --- Signatures ----------------------------------------------------------------------------------------------------
@@ -595,7 +595,7 @@ class DocumentView(ScopedPageMixin, SingleObjectMixin, View):
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         document: ChangeDocument = get_object_or_404(
             selectors.documents_of(membership=self.membership, change=self.get_object()), pk=kwargs["document"])
-        response = files.file_response(document.file)
+        response = files.file_response(document.stored)
         response["Cache-Control"] = "private, no-store"
         return response
 
