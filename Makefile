@@ -40,7 +40,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	env -u DATABASE_OWNER_URL QMS_DEVELOPMENT=1 DATABASE_URL=postgres://typecheck@localhost/typecheck \
 	REDIS_URL=redis://localhost:6379/0 \
-	$(BIN)/mypy --show-traceback qms tenants part11 clocks agreements deviations capa batches changes
+	$(BIN)/mypy --show-traceback qms tenants part11 clocks agreements deviations capa batches changes inspections
 
 check: lint typecheck test
 

@@ -36,12 +36,21 @@ RECORD_TYPES = {
     "changes_sponsorroute": "Change sponsor route", "changes_filingassessment": "Filing assessment",
     "changes_filingdecision": "Filing decision", "changes_approval": "Change approval",
     "changes_effectivenessreview": "Change effectiveness review", "changes_changedocument": "Change document",
+    "inspections_inspection": "Inspection", "inspections_scope": "Inspection scope line",
+    "inspections_document": "Inspection document", "inspections_logentry": "Inspection log entry",
+    "inspections_form483": "Form 483", "inspections_observation": "483 observation",
+    "inspections_affectedproduct": "Observation product line", "inspections_impactassessment": "Program impact",
+    "inspections_capalink": "Observation CAPA link", "inspections_commitmentclosure": "Commitment closure",
+    "inspections_updatecommitment": "483 update commitment", "inspections_notice": "Inspection notice",
+    "inspections_acknowledgement": "Inspection notice acknowledgement",
+    "inspections_responsecomment": "483 response comment",
 }
 
 #: The page (URL name taking the record's pk) that shows each record type; notices and deadlines link there.
 RECORD_PAGES = {"tenants_partnership": "partnership-detail", "clocks_deadline": "deadline-detail",
                 "agreements_qualityagreement": "agreement-detail", "deviations_deviation": "deviation-detail",
-                "capa_capa": "capa-detail", "batches_batch": "batch-detail"}
+                "capa_capa": "capa-detail", "batches_batch": "batch-detail",
+                "changes_changerequest": "change-detail", "inspections_inspection": "inspection-detail"}
 
 
 def record_page_url(record_table: str, record_id: int | None) -> str | None:

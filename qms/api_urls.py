@@ -15,4 +15,6 @@ urlpatterns = [
     path("", include("deviations.api_urls")),
     path("", include("capa.api_urls")),
     path("", include("batches.api_urls")),
+    path("", include("changes.api_urls")),
+    path("inspections/", include("inspections.api_urls")),
 ]

@@ -141,6 +141,7 @@ INSTALLED_APPS = [
     "capa",
     "batches",
     "changes",
+    "inspections",
 ]
 
 MIDDLEWARE = [
@@ -390,6 +391,23 @@ SPECTACULAR_SETTINGS = {
         "BatchDocumentKindEnum": "batches.models.Document.Kind",
         "BatchQueryStateEnum": "batches.models.Query.State",
         "ReleaseModelEnum": "agreements.catalogue.ReleaseModel",
+        "ChangeStateEnum": "changes.models.ChangeRequest.State",
+        "FilingCategoryEnum": "changes.filing_rules.FilingCategory",
+        "ChangeRiskRatingEnum": "changes.models.RiskRating",
+        "ChangeRouteRequirementEnum": "changes.models.SponsorRoute.Requirement",
+        "ChangeApprovalDecisionEnum": "changes.models.Approval.Decision",
+        "ChangeDocumentKindEnum": "changes.models.ChangeDocument.Kind",
+        "InspectionStateEnum": "inspections.models.Inspection.State",
+        "InspectionOutcomeEnum": "inspections.models.Outcome",
+        "InspectionDocumentKindEnum": "inspections.models.Document.Kind",
+        "InspectionLogKindEnum": "inspections.models.LogEntry.Kind",
+        "Form483StateEnum": "inspections.models.Form483.State",
+        "ObservationSubpartEnum": "inspections.taxonomy.Subpart",
+        "ObservationSystemEnum": "inspections.taxonomy.System",
+        "InspectionNoticeEventEnum": "inspections.api.NOTICE_EVENTS",
+        "NotificationEventEnum": "agreements.catalogue.NotificationEvent",
+        # Deviations and filing decisions both have a "category": name each choice set.
+        "DeviationCategoryEnum": "deviations.models.Category",
     },
 }
 

@@ -31,5 +31,7 @@ urlpatterns = [
     path("", include("deviations.urls")),
     path("", include("capa.urls")),
     path("", include("batches.urls")),
+    path("changes/", include("changes.urls")),
+    path("inspections/", include("inspections.urls")),
     path("", include("tenants.urls")),
 ]

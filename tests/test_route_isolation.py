@@ -1095,6 +1095,16 @@ from tests.batches.routes import batch_routes  # noqa: E402
 
 ROUTES += batch_routes()
 
+# Change control likewise (tests/changes/).
+from tests.changes.routes import change_routes  # noqa: E402
+
+ROUTES += change_routes()
+
+# And inspections (tests/inspections/).
+from tests.inspections.routes import inspection_routes  # noqa: E402
+
+ROUTES += inspection_routes()
+
 BY_NAME = {route.name: route for route in ROUTES}
 
 # Detail routes must say what each of these gets: anonymous, the owner, an unpartnered sponsor (Helix),

@@ -92,12 +92,14 @@ class Command(BaseCommand):
         from changes.demo import REVIEWERS, seed_changes
         from clocks.demo import seed_deadlines
         from deviations.demo import seed_deviations
+        from inspections.demo import seed_inspections
 
         seed_deadlines(orgs)
         seed_agreements(password)
         seed_deviations(password)
         seed_batches(password)
         seed_changes(password)
+        seed_inspections()
         self.stdout.write(self.style.SUCCESS(
             f"Demo data ready: {len(orgs)} organizations, {len(sites)} sites, {len(products)} products, "
             f"{len(demo.PARTNERSHIPS)} partnerships, {len(demo.USERS) + len(REVIEWERS) + 1} users."
