@@ -6,8 +6,8 @@
   NWB-7 (an unvalidated stability method), and two site-wide (investigations, training). Some responses are
   drafted, a CAPA is raised from observation 1, program impacts are assessed per sponsor; both sponsors were told
   of the Form 482 and of the 483, Helix acknowledged the 483, Northwind has not yet. The back room has its log.
-- MHRA routine inspection at **Acme Cork** (NWB-7), closed months ago with no action (MHRA's equivalent of NAI:
-  compliant, GMP certificate issued).
+- MHRA routine inspection at **Acme Cork** (NWB-7), performed under the US–UK Mutual Recognition Agreement and
+  closed months ago NAI (no deficiencies; GMP certificate issued).
 - FDA pre-approval inspection at **Borealis Montreal** for Northwind's NWB-9 application (BLA 761234): a 483 of
   two observations, responses drafted, and Northwind taking part in the response with a comment that Borealis
   answers in its thread.
@@ -156,6 +156,7 @@ def seed_cork(today: dt.date) -> Inspection:
         inspection = services.inspection_create(
             membership=qa, site=_site("Acme Cork"), authority="mhra", inspection_type="routine",
             scope=[ScopeLine(northwind.pk, _product("NWB-7").pk)], announced_on=started - dt.timedelta(days=30),
+            under_mra=True,
             investigators=["Fiona Gallagher (MHRA GMP Inspectorate)"])
         services.notice_of_inspection_record(membership=qa, inspection=inspection,
                                              received_at=_noon(started - dt.timedelta(days=30)))
@@ -164,10 +165,10 @@ def seed_cork(today: dt.date) -> Inspection:
         services.inspection_start(membership=qa, inspection=inspection, started_on=started)
         services.inspection_close_out(membership=qa, inspection=inspection,
                                       closed_out_on=started + dt.timedelta(days=3))
-        services.outcome_record(membership=qa, inspection=inspection, outcome="compliant",
+        services.outcome_record(membership=qa, inspection=inspection, outcome="nai",
                                 outcome_on=started + dt.timedelta(days=60),
-                                note="No action indicated (MHRA's equivalent of NAI): no deficiencies; GMP "
-                                     "certificate issued for sterile filling.")
+                                note="No action indicated: no deficiencies; GMP certificate issued for sterile "
+                                     "filling. Performed under the MRA: classified NAI.")
     with acting_as("northwind.qa") as northwind_qa:
         services.notice_acknowledge(membership=northwind_qa, notice=inspection.notices.get())
     return inspection

@@ -343,13 +343,19 @@ def inspection_close_out(*, membership: Membership, inspection: Inspection, clos
 @transaction.atomic
 def outcome_record(*, membership: Membership, inspection: Inspection, outcome: str, outcome_on: dt.date,
                    note: str = "", now: dt.datetime | None = None) -> Inspection:
-    """The authority's classification (FDA: NAI / VAI / OAI; others: compliant or not) closes the inspection."""
+    """The authority's classification closes the inspection: FDA's NAI / VAI / OAI; another authority's
+    equivalent (compliant, or a statement of non-compliance) — or, for an inspection performed under a Mutual
+    Recognition Agreement, the NAI / VAI / OAI classification FDA gives the partner authority's report."""
     _require_owner(membership, inspection)
     _require(membership, Capability.APPROVE_QUALITY_RECORDS)
     _require_state(inspection, [State.CLOSED_OUT], "record its outcome")
-    fda = inspection.authority == Authority.FDA
-    if outcome not in Outcome.values or (outcome in FDA_OUTCOMES) != fda:
-        allowed = FDA_OUTCOMES if fda else (Outcome.COMPLIANT, Outcome.NON_COMPLIANT)
+    if inspection.authority == Authority.FDA:
+        allowed: tuple[str, ...] = tuple(FDA_OUTCOMES)
+    elif inspection.under_mra:
+        allowed = (*FDA_OUTCOMES, Outcome.COMPLIANT, Outcome.NON_COMPLIANT)
+    else:
+        allowed = (Outcome.COMPLIANT, Outcome.NON_COMPLIANT)
+    if outcome not in allowed:
         raise ValidationError({"outcome": "Choose " + " or ".join(Outcome(o).label for o in allowed) + "."})
     _not_future(outcome_on, "outcome_on", _now(now))
     assert inspection.closed_out_on is not None  # closed out

@@ -48,7 +48,7 @@ def boston_mid_response() -> None:
 
 def cork_closed_with_no_action() -> None:
     inspection = Inspection.objects.get(site__name="Acme Cork")
-    assert (inspection.authority, inspection.state, inspection.outcome) == ("mhra", "closed", "compliant")
+    assert (inspection.authority, inspection.state, inspection.outcome) == ("mhra", "closed", "nai")
     assert "No action indicated" in inspection.outcome_note and not Form483.objects.filter(inspection=inspection)
 
 
