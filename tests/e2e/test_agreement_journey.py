@@ -8,14 +8,10 @@ from playwright.sync_api import expect
 
 from agreements import services
 from tests.agreements.helpers import acting, complete, draft
+from tests.e2e.journey import logout
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.browser
-
-
-def logout(page):
-    page.get_by_role("button", name="Log out").click()
-    page.wait_for_url(re.compile(r"/login/"))
 
 
 def test_fix_a_raci_gap_then_both_parties_sign(cast, login, page):

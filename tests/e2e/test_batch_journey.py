@@ -15,6 +15,7 @@ from part11.signatures import signatures_of
 from tests.agreements.helpers import acting
 from tests.batches.helpers import complete, dispose, register, results, submit
 from tests.e2e.conftest import ARTIFACTS
+from tests.e2e.journey import logout, success
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -37,15 +38,6 @@ def released_by_acme(cast) -> Batch:
     batch = submit(cast, Batch.objects.get(pk=batch.pk))
     dispose(cast, batch, by="acme.qa")
     return Batch.objects.get(pk=batch.pk)
-
-
-def logout(page):
-    page.get_by_role("button", name="Log out").click()
-    page.wait_for_url(re.compile(r"/login/"))
-
-
-def success(page):
-    return page.locator(".message-success").first
 
 
 def test_sponsor_reviews_queries_and_releases_a_batch(cast, login, page):

@@ -15,20 +15,12 @@ from changes.models import Approval, ChangeRequest, FilingDecision
 from part11.signatures import signatures_of
 from tests.changes.helpers import AUTHOR, author
 from tests.e2e.conftest import ARTIFACTS
+from tests.e2e.journey import logout, success
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.browser
 
 TITLE = "Replace the HPLC assay with a validated UHPLC method"
-
-
-def logout(page):
-    page.get_by_role("button", name="Log out").click()
-    page.wait_for_url(re.compile(r"/login/"))
-
-
-def success(page):
-    return page.locator(".message-success").first
 
 
 def answer(form, key, value):

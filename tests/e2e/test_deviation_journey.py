@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 from clocks import delivery
 from deviations.models import Deviation
 from tests.e2e.conftest import ARTIFACTS
+from tests.e2e.journey import logout, success
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -27,11 +28,6 @@ HELIX_COMMENT = ("Product knowledge: the HLX-101 assay method is stability-indic
 NORTHWIND_QUESTION = "Please confirm NWB-7-C0042 is still in quarantine until the retest is reviewed."
 
 
-def logout(page):
-    page.get_by_role("button", name="Log out").click()
-    page.wait_for_url(re.compile(r"/login/"))
-
-
 def open_deviations(page):
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Deviations").click()
     page.wait_for_url(re.compile(r"/deviations/$"))
@@ -40,10 +36,6 @@ def open_deviations(page):
 def row_of(page, number):
     return page.get_by_test_id("deviation-table").locator("tbody tr").filter(
         has=page.get_by_role("link", name=number, exact=True))
-
-
-def success(page):
-    return page.locator(".message-success").first
 
 
 def assert_nowhere_on_page(page, *foreign):

@@ -1,16 +1,12 @@
 """Browser journey: a sponsor grants an auditor time-boxed access, the auditor sees it, the sponsor revokes it."""
 
-import re
 
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.journey import logout
+
 pytestmark = pytest.mark.browser
-
-
-def logout(page):
-    page.get_by_role("button", name="Log out").click()
-    page.wait_for_url(re.compile(r"/login/"))
 
 
 def test_grant_then_revoke(cast, login, page):
