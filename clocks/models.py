@@ -9,6 +9,7 @@ and each escalation is a :class:`DeadlineStage` row with the time it fires. The 
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
@@ -111,6 +112,12 @@ class Deadline(models.Model):
     @property
     def is_closed(self) -> bool:
         return self.state in (self.State.MET, self.State.CANCELLED) or self.completed_at is not None
+
+    @property
+    def local_due(self) -> str:
+        """'14 Dec 2026 23:59 America/New_York': the due time in the zone the rule counted in (pages, notices)."""
+        local = self.due_at.astimezone(ZoneInfo(self.time_zone))
+        return f"{local:%-d %b %Y %H:%M} {self.time_zone}"
 
     def stage_at(self, now: dt.datetime | None = None) -> str:
         """The colour-coding stage, from the clock itself (correct even before the sweep has run)."""

@@ -516,7 +516,7 @@ def inspection_notify(*, membership: Membership, inspection: Inspection, event: 
         body = (f"{inspection} at {inspection.site.name}. In scope for you: {'; '.join(own)}.")
         if event == NotificationEvent.FDA_483 and form483 is not None and form483.response_deadline is not None:
             body += (f"\n483 issued {form483.issued_on:%d %b %Y}; the response to FDA is due "
-                     f"{form483.response_deadline.due_at:%d %b %Y %H:%M} UTC.")
+                     f"{form483.response_deadline.local_due}.")
         if message.strip():
             body += f"\n\nMessage from {membership.user.printed_name}: {message.strip()}"
         told = clocks.notify_partner(partnership_id=notice.partnership_id, record=inspection, subject=subject,
@@ -613,7 +613,7 @@ def form483_amend(*, membership: Membership, form483: Form483, issued_on: dt.dat
         clocks.notify_partner(partnership_id=notice.partnership_id, record=inspection,
                               subject=f"Amended 483: {inspection.number} at {inspection.site.name}",
                               body=f"The 483 was amended (issued {issued_on:%d %b %Y}): {reason}\nThe response to "
-                                   f"FDA is now due {deadline.due_at:%d %b %Y %H:%M} UTC.")
+                                   f"FDA is now due {deadline.local_due}.")
     return form483
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django import template
 from django.db.models import Model
@@ -24,8 +23,7 @@ def deadline_stage(deadline: Deadline, now: dt.datetime | None = None) -> str:
 @register.simple_tag
 def local_due(deadline: Deadline) -> str:
     """'14 Dec 2026 23:59 America/New_York' — the due day as the rule counted it."""
-    local = deadline.due_at.astimezone(ZoneInfo(deadline.time_zone))
-    return f"{local:%-d %b %Y %H:%M} {deadline.time_zone}"
+    return deadline.local_due
 
 
 @register.filter

@@ -152,6 +152,8 @@ def test_notifying_meets_each_sponsors_clock_and_the_sponsor_acknowledges(cast):
     body = Notification.objects.filter(record_table="inspections_inspection", recipient__organization__slug="helix",
                                        stage__isnull=True).latest("id").body
     assert "HLX-101" in body and "NWB-7" not in body and "Northwind" not in body
+    # The agency's due time as the pages show it: the day FDA counts, in its zone (not UTC's next morning).
+    assert "the response to FDA is due 23 Dec 2026 23:59 America/New_York." in body
     with acting(cast, "helix.qa"):
         ack = services.notice_acknowledge(membership=cast.memberships["helix.qa"], notice=notice, note="Received.")
     assert ack.organization_id == cast.orgs["helix"].pk and ack.cmo_id == cast.orgs["acme"].pk
