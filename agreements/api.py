@@ -33,7 +33,7 @@ from qms.versioning import expected_version_from
 from tenants.api import OrganizationRefSerializer, ReasonSerializer
 from tenants.models import Partnership
 from tenants.permissions import Capability
-from tenants.scoping import ScopedViewSet
+from tenants.scoping import ScopedRecordViewSet, ScopedViewSet
 from tenants.selectors import partnership_list
 
 # --- Serializers ----------------------------------------------------------------------------------------------
@@ -151,10 +151,11 @@ def _sign(request: Request, membership: Any, record: Any, step: str) -> Any:
 # --- Viewsets -------------------------------------------------------------------------------------------------
 
 
-class AgreementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+class AgreementViewSet(ScopedRecordViewSet):
     """Quality agreements of the partnerships the organization is party to, every version."""
 
     selector = selectors.agreement_list
+    detail_serializer_class = AgreementDetailSerializer
     write_capability = Capability.AUTHOR_QUALITY_RECORDS
     action_capabilities = {"approve": Capability.APPROVE_QUALITY_RECORDS,
                            "override": Capability.APPROVE_QUALITY_RECORDS,
@@ -164,15 +165,6 @@ class AgreementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedV
 
     def get_serializer_class(self) -> type[serializers.BaseSerializer]:
         return AgreementSerializer if self.action == "list" else AgreementDetailSerializer
-
-    def _detail(self, agreement: QualityAgreement, code: int = 200) -> Response:
-        fresh = selectors.agreement_list(membership=self.acting).get(pk=agreement.pk)
-        response = Response(AgreementDetailSerializer(fresh).data, status=code)
-        response["ETag"] = f'"{fresh.version}"'
-        return response
-
-    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return self._detail(self.get_object())
 
     @extend_schema(request=AgreementCreateSerializer, responses={201: AgreementDetailSerializer})
     def create(self, request: Request) -> Response:
@@ -184,7 +176,7 @@ class AgreementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedV
         agreement = services.agreement_create(membership=self.acting, partnership=partnership,
                                               title=incoming.validated_data.get("title", ""),
                                               effective_from=incoming.validated_data.get("effective_from"))
-        return self._detail(agreement, status.HTTP_201_CREATED)
+        return self.detail_response(agreement, status.HTTP_201_CREATED)
 
     @extend_schema(request=AgreementSerializer, responses=AgreementDetailSerializer)
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -194,7 +186,7 @@ class AgreementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedV
         expected, precondition = expected_version_from(request)
         services.agreement_update(membership=self.acting, agreement=agreement, expected_version=expected,
                                   precondition=precondition, **incoming.validated_data)
-        return self._detail(agreement)
+        return self.detail_response(agreement)
 
     @extend_schema(request=SectionWriteSerializer, responses=AgreementDetailSerializer)
     @action(detail=True, methods=["put"])
@@ -206,7 +198,7 @@ class AgreementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedV
         services.section_update(membership=self.acting, agreement=agreement, key=incoming.validated_data["key"],
                                 body=incoming.validated_data["body"], expected_version=expected,
                                 precondition=precondition)
-        return self._detail(agreement)
+        return self.detail_response(agreement)
 
     @extend_schema(request=RaciWriteSerializer, responses=AgreementDetailSerializer)
     @action(detail=True, methods=["put"])
@@ -218,7 +210,7 @@ class AgreementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedV
         rows = {code: (cell["sponsor"], cell["cmo"]) for code, cell in incoming.validated_data["rows"].items()}
         services.raci_update(membership=self.acting, agreement=agreement, rows=rows, expected_version=expected,
                              precondition=precondition)
-        return self._detail(agreement)
+        return self.detail_response(agreement)
 
     @extend_schema(request=WindowsWriteSerializer, responses=AgreementDetailSerializer)
     @action(detail=True, methods=["put"])
@@ -231,7 +223,7 @@ class AgreementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedV
                    for event, w in incoming.validated_data["windows"].items()}
         services.windows_update(membership=self.acting, agreement=agreement, windows=windows,
                                 expected_version=expected, precondition=precondition)
-        return self._detail(agreement)
+        return self.detail_response(agreement)
 
     @extend_schema(request=DataSharingWriteSerializer, responses=AgreementDetailSerializer)
     @action(detail=True, methods=["put"], url_path="data-sharing")
@@ -241,7 +233,7 @@ class AgreementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedV
         incoming.is_valid(raise_exception=True)
         services.data_sharing_set(membership=self.acting, agreement=agreement, terms=[
             (t["data"], t["format"], t["frequency"]) for t in incoming.validated_data["terms"]])
-        return self._detail(agreement)
+        return self.detail_response(agreement)
 
     @extend_schema(responses=FindingSerializer(many=True))
     @action(detail=True, methods=["get"], url_path="checks")
@@ -252,7 +244,7 @@ class AgreementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedV
     @action(detail=True, methods=["post"])
     def submit(self, request: Request, pk: str | None = None) -> Response:
         agreement = services.agreement_submit(membership=self.acting, agreement=self.get_object())
-        return self._detail(agreement)
+        return self.detail_response(agreement)
 
     @extend_schema(request=ReasonSerializer, responses=AgreementDetailSerializer)
     @action(detail=True, methods=["post"], url_path="return-to-draft")
@@ -262,7 +254,7 @@ class AgreementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedV
         incoming.is_valid(raise_exception=True)
         services.agreement_return_to_draft(membership=self.acting, agreement=agreement,
                                            reason=incoming.validated_data["reason"])
-        return self._detail(agreement)
+        return self.detail_response(agreement)
 
     @extend_schema(request=SignSerializer, responses=AgreementDetailSerializer)
     @action(detail=True, methods=["post"])
@@ -271,7 +263,7 @@ class AgreementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedV
         agreement = self.get_object()
         step = "approve-sponsor" if self.acting.organization_id == agreement.sponsor_id else "approve-cmo"
         _sign(request, self.acting, agreement, step)
-        return self._detail(agreement)
+        return self.detail_response(agreement)
 
     @extend_schema(request=OverrideSerializer, responses=AgreementDetailSerializer)
     @action(detail=True, methods=["post"])
@@ -283,7 +275,7 @@ class AgreementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedV
         services.agreement_record_override(membership=self.acting, agreement=agreement,
                                            justification=incoming.validated_data["justification"])
         _sign(request, self.acting, agreement, "override-checks")
-        return self._detail(agreement)
+        return self.detail_response(agreement)
 
     @extend_schema(request=ReasonSerializer, responses=AgreementDetailSerializer)
     @action(detail=True, methods=["post"])
@@ -293,7 +285,7 @@ class AgreementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedV
         incoming.is_valid(raise_exception=True)
         services.agreement_terminate(membership=self.acting, agreement=agreement,
                                      reason=incoming.validated_data["reason"])
-        return self._detail(agreement)
+        return self.detail_response(agreement)
 
     @extend_schema(parameters=[OpenApiParameter("other", OpenApiTypes.INT, description="Version to compare with "
                                                 "(default: the one this version supersedes)")],

@@ -35,7 +35,7 @@ from qms.versioning import expected_version_from
 from tenants.api import ReasonSerializer
 from tenants.models import Product, Site
 from tenants.permissions import Capability, can
-from tenants.scoping import ScopedViewSet
+from tenants.scoping import ScopedRecordViewSet, ScopedViewSet
 from tenants.selectors import product_list
 
 # --- Serializers ----------------------------------------------------------------------------------------------
@@ -401,11 +401,12 @@ def _require_export(membership: Any, what: str) -> None:
         raise PermissionDenied(f"Your role ({membership.get_role_display()}) may not export {what}.")
 
 
-class BatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+class BatchViewSet(ScopedRecordViewSet):
     """Batches the organization makes (CMO) or that are made for it (sponsor, read-only but for its disposition);
     a live grant on the partnership lets an auditor read them."""
 
     selector = selectors.batch_list
+    detail_serializer_class = BatchDetailSerializer
     filterset_class = BatchFilter
     write_capability = Capability.AUTHOR_QUALITY_RECORDS
     action_capabilities = {"create": Capability.RECORD_OPERATIONS, "import_batches": Capability.RECORD_OPERATIONS,
@@ -427,15 +428,6 @@ class BatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewS
     def get_serializer_context(self) -> dict[str, Any]:
         return {**super().get_serializer_context(), "membership": self.membership}
 
-    def _detail(self, batch: Batch, code: int = status.HTTP_200_OK) -> Response:
-        fresh = selectors.batch_list(membership=self.acting).get(pk=batch.pk)
-        response = Response(BatchDetailSerializer(fresh, context={"membership": self.acting}).data, status=code)
-        response["ETag"] = f'"{fresh.version}"'
-        return response
-
-    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return self._detail(self.get_object())
-
     def _site(self, site_id: int) -> Site:
         site = Site.objects.filter(pk=site_id, organization_id=self.acting.organization_id).first()
         if site is None:
@@ -453,7 +445,7 @@ class BatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewS
         data = _valid(BatchCreateSerializer, request.data)
         batch = services.batch_create(membership=self.acting, product=self._product(data.pop("product")),
                                       site=self._site(data.pop("site")), **data)
-        return self._detail(batch, status.HTTP_201_CREATED)
+        return self.detail_response(batch, status.HTTP_201_CREATED)
 
     @extend_schema(request=BatchUpdateSerializer, responses=BatchDetailSerializer)
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -465,13 +457,13 @@ class BatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewS
             data["site"] = self._site(data["site"])
         services.batch_update(membership=self.acting, batch=batch, expected_version=expected,
                               precondition=precondition, **data)
-        return self._detail(batch)
+        return self.detail_response(batch)
 
     @extend_schema(request=None, responses=BatchDetailSerializer)
     @action(detail=True, methods=["post"])
     def submit(self, request: Request, pk: str | None = None) -> Response:
         """In production → CMO QA review (the executed batch record must be attached)."""
-        return self._detail(services.batch_submit(membership=self.acting, batch=self.get_object()))
+        return self.detail_response(services.batch_submit(membership=self.acting, batch=self.get_object()))
 
     @extend_schema(request=ReasonSerializer, responses=BatchDetailSerializer)
     @action(detail=True, methods=["post"], url_path="return", url_name="return")
@@ -479,7 +471,7 @@ class BatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewS
         """CMO QA review → in production: the record needs correcting first."""
         batch = self.get_object()
         data = _valid(ReasonSerializer, request.data)
-        return self._detail(services.batch_return(membership=self.acting, batch=batch, reason=data["reason"]))
+        return self.detail_response(services.batch_return(membership=self.acting, batch=batch, reason=data["reason"]))
 
     @extend_schema(request=DisposeSerializer, responses=BatchDetailSerializer)
     @action(detail=True, methods=["post"])
@@ -493,7 +485,7 @@ class BatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewS
         services.batch_dispose(request=request._request, membership=self.acting, batch=batch,
                                choice=data["decision"], password=data["password"], otp=data.get("otp") or None,
                                justification=data["justification"], reason=data["reason"])
-        return self._detail(batch)
+        return self.detail_response(batch)
 
     @extend_schema(request=DeliverySerializer, responses=BatchDetailSerializer)
     @action(detail=True, methods=["post"])
@@ -505,7 +497,7 @@ class BatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewS
         services.batch_record_delivery(membership=self.acting, batch=batch,
                                        actual_delivery_date=data["actual_delivery_date"], expected_version=expected,
                                        precondition=precondition)
-        return self._detail(batch)
+        return self.detail_response(batch)
 
     @extend_schema(request=ResultsSerializer, responses=BatchDetailSerializer)
     @action(detail=True, methods=["put"])
@@ -517,7 +509,7 @@ class BatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewS
         services.qc_results_set(membership=self.acting, batch=batch, expected_version=expected,
                                 precondition=precondition,
                                 results=[services.QcLine(**line) for line in data["results"]])
-        return self._detail(batch)
+        return self.detail_response(batch)
 
     @extend_schema(request=ChangesSerializer, responses=BatchDetailSerializer)
     @action(detail=True, methods=["put"])
@@ -529,7 +521,7 @@ class BatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewS
         services.changes_set(membership=self.acting, batch=batch, expected_version=expected,
                              precondition=precondition,
                              changes=[services.ChangeLine(**line) for line in data["changes"]])
-        return self._detail(batch)
+        return self.detail_response(batch)
 
     @extend_schema(methods=["GET"], responses=BatchDocumentSerializer(many=True))
     @extend_schema(methods=["POST"], request={"multipart/form-data": DocumentUploadSerializer},
@@ -621,10 +613,11 @@ class BatchDocumentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Sco
         return document_response(self.get_object(), inline=not request.query_params.get("download"))
 
 
-class BatchQueryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+class BatchQueryViewSet(ScopedRecordViewSet):
     """The sponsor's queries about batches: the sponsor raises and closes them, both parties write in the thread."""
 
     selector = selectors.query_list
+    detail_serializer_class = BatchQueryDetailSerializer
     write_capability = Capability.AUTHOR_QUALITY_RECORDS
     #: The CMO answers in the sponsor's thread (its message is its own row).
     partner_actions = frozenset({"reply"})
@@ -636,13 +629,6 @@ class BatchQueryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
     def get_serializer_context(self) -> dict[str, Any]:
         return {**super().get_serializer_context(), "membership": self.membership}
 
-    def _detail(self, query: Query, code: int = status.HTTP_200_OK) -> Response:
-        fresh = selectors.query_list(membership=self.acting).get(pk=query.pk)
-        return Response(BatchQueryDetailSerializer(fresh, context={"membership": self.acting}).data, status=code)
-
-    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return self._detail(self.get_object())
-
     @extend_schema(request=QueryCreateSerializer, responses={201: BatchQueryDetailSerializer})
     def create(self, request: Request) -> Response:
         """Ask the CMO about a batch (the sponsor); the CMO's quality unit is told at once."""
@@ -651,7 +637,7 @@ class BatchQueryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
         if batch is None:
             raise serializers.ValidationError({"batch": ["No such batch that you can see."]})
         query = services.query_raise(membership=self.acting, batch=batch, subject=data["subject"], body=data["body"])
-        return self._detail(query, status.HTTP_201_CREATED)
+        return self.detail_response(query, status.HTTP_201_CREATED)
 
     @extend_schema(request=QueryReplySerializer, responses={201: QueryMessageSerializer})
     @action(detail=True, methods=["post"])
@@ -668,7 +654,7 @@ class BatchQueryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
         """The sponsor is satisfied (or withdraws the query)."""
         query = self.get_object()
         data = _valid(QueryCloseSerializer, request.data)
-        return self._detail(services.query_close(membership=self.acting, query=query, note=data["note"]))
+        return self.detail_response(services.query_close(membership=self.acting, query=query, note=data["note"]))
 
 
 class BatchDispositionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):

@@ -23,7 +23,7 @@ from part11.pdf import pdf_response
 from qms.versioning import expected_version_from
 from tenants.models import Membership
 from tenants.permissions import Capability, can
-from tenants.scoping import ScopedViewSet
+from tenants.scoping import ScopedRecordViewSet, ScopedViewSet
 
 
 class ActionSerializer(serializers.ModelSerializer):
@@ -87,8 +87,9 @@ class EvidenceSerializer(serializers.Serializer):
     evidence = serializers.CharField()
 
 
-class CapaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+class CapaViewSet(ScopedRecordViewSet):
     selector = selectors.capa_list
+    detail_serializer_class = CapaDetailSerializer
     filterset_class = CapaFilter
     write_capability = Capability.AUTHOR_QUALITY_RECORDS
     action_capabilities = {"close": Capability.APPROVE_QUALITY_RECORDS, "cancel": Capability.APPROVE_QUALITY_RECORDS,
@@ -97,15 +98,6 @@ class CapaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSe
 
     def get_serializer_class(self) -> type[serializers.BaseSerializer]:
         return CapaSerializer if self.action in ("list", "create") else CapaDetailSerializer
-
-    def _detail(self, capa: Capa, code: int = 200) -> Response:
-        fresh = selectors.capa_list(membership=self.acting).get(pk=capa.pk)
-        response = Response(CapaDetailSerializer(fresh).data, status=code)
-        response["ETag"] = f'"{fresh.version}"'
-        return response
-
-    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return self._detail(self.get_object())
 
     @extend_schema(request=CapaSerializer, responses={201: CapaDetailSerializer})
     def create(self, request: Request) -> Response:
@@ -116,7 +108,7 @@ class CapaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSe
         if deviation is not None and not deviation_list(membership=self.acting).filter(pk=deviation.pk).exists():
             raise serializers.ValidationError({"source_deviation": ["No such deviation that you can see."]})
         capa = services.capa_create(membership=self.acting, source_deviation=deviation, **data)
-        return self._detail(capa, status.HTTP_201_CREATED)
+        return self.detail_response(capa, status.HTTP_201_CREATED)
 
     @extend_schema(request=CapaUpdateSerializer, responses=CapaDetailSerializer)
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -127,7 +119,7 @@ class CapaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSe
         data = {k: v for k, v in incoming.validated_data.items() if k != "version"}
         services.capa_update(membership=self.acting, capa=capa, expected_version=expected,
                              precondition=precondition, **data)
-        return self._detail(capa)
+        return self.detail_response(capa)
 
     @extend_schema(request=ActionWriteSerializer, responses={201: ActionSerializer})
     @action(detail=True, methods=["post"])
@@ -147,7 +139,7 @@ class CapaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSe
     def effectiveness(self, request: Request, pk: str | None = None) -> Response:
         incoming = EffectivenessPlanSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
-        return self._detail(services.effectiveness_plan(membership=self.acting, capa=self.get_object(),
+        return self.detail_response(services.effectiveness_plan(membership=self.acting, capa=self.get_object(),
                                                         **incoming.validated_data))
 
     @extend_schema(request=EffectivenessResultSerializer, responses=CapaDetailSerializer)
@@ -155,7 +147,7 @@ class CapaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSe
     def effectiveness_result(self, request: Request, pk: str | None = None) -> Response:
         incoming = EffectivenessResultSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
-        return self._detail(services.effectiveness_record(membership=self.acting, capa=self.get_object(),
+        return self.detail_response(services.effectiveness_record(membership=self.acting, capa=self.get_object(),
                                                           **incoming.validated_data))
 
     @extend_schema(request=SignSerializer, responses=CapaDetailSerializer)
@@ -167,7 +159,7 @@ class CapaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSe
         services.capa_sign_close(request=request._request, membership=self.acting, capa=capa,
                                  password=incoming.validated_data["password"],
                                  otp=incoming.validated_data.get("otp"))
-        return self._detail(capa)
+        return self.detail_response(capa)
 
     @extend_schema(request=SignWithReasonSerializer, responses=CapaDetailSerializer)
     @action(detail=True, methods=["post"])
@@ -178,7 +170,7 @@ class CapaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSe
         services.capa_cancel(request=request._request, membership=self.acting, capa=capa,
                              reason=incoming.validated_data["reason"], password=incoming.validated_data["password"],
                              otp=incoming.validated_data.get("otp"))
-        return self._detail(capa)
+        return self.detail_response(capa)
 
     @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY})
     @action(detail=True, methods=["get"])

@@ -17,7 +17,7 @@ from django.http import FileResponse, Http404, HttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
-from rest_framework import mixins, serializers, status
+from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
@@ -44,7 +44,7 @@ from qms.versioning import expected_version_from
 from tenants import files
 from tenants.models import Membership, Site
 from tenants.permissions import Capability, can
-from tenants.scoping import ScopedViewSet
+from tenants.scoping import ScopedRecordViewSet
 
 State = ChangeRequest.State
 #: States in which what still blocks implementation is worth showing (the impact is assessed, not yet implemented).
@@ -452,11 +452,12 @@ def _product_ids(lines: list[dict[str, Any]]) -> list[int]:
     return [line["product"] for line in lines]
 
 
-class ChangeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+class ChangeViewSet(ScopedRecordViewSet):
     """Change requests the organization owns, or that affect its products (a sponsor: read-only, its own lines
     only, writing its own filing decisions and signed approval)."""
 
     selector = selectors.change_list
+    detail_serializer_class = ChangeDetailSerializer
     filterset_class = ChangeFilter
     write_capability = Capability.AUTHOR_QUALITY_RECORDS
     action_capabilities = {"approve": Capability.APPROVE_QUALITY_RECORDS,
@@ -475,15 +476,6 @@ class ChangeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedView
     def get_serializer_context(self) -> dict[str, Any]:
         return {**super().get_serializer_context(), "membership": self.membership}
 
-    def _detail(self, change: ChangeRequest, code: int = status.HTTP_200_OK) -> Response:
-        fresh = selectors.change_list(membership=self.acting).get(pk=change.pk)
-        response = Response(ChangeDetailSerializer(fresh, context={"membership": self.acting}).data, status=code)
-        response["ETag"] = f'"{fresh.version}"'
-        return response
-
-    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return self._detail(self.get_object())
-
     def _site(self, site_id: int | None) -> Site | None:
         if site_id is None:
             return None
@@ -500,7 +492,7 @@ class ChangeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedView
         data = _valid(ChangeCreateSerializer, request.data)
         change = services.change_create(membership=self.acting, site=self._site(data.pop("site")),
                                         product_ids=_product_ids(data.pop("lines")), **data)
-        return self._detail(change, status.HTTP_201_CREATED)
+        return self.detail_response(change, status.HTTP_201_CREATED)
 
     @extend_schema(request=ChangeUpdateSerializer, responses=ChangeDetailSerializer)
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -513,7 +505,7 @@ class ChangeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedView
             data["site"] = self._site(data["site"])
         services.change_update(membership=self.acting, change=change, expected_version=expected,
                                precondition=precondition, **data)
-        return self._detail(change)
+        return self.detail_response(change)
 
     @extend_schema(request=ChangeLinesSerializer, responses=ChangeDetailSerializer)
     @action(detail=True, methods=["put"])
@@ -525,7 +517,7 @@ class ChangeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedView
         expected, precondition = expected_version_from(request)
         services.lines_set(membership=self.acting, change=change, product_ids=_product_ids(data["lines"]),
                            expected_version=expected, precondition=precondition)
-        return self._detail(change)
+        return self.detail_response(change)
 
     # --- Impact and filing assessment -----------------------------------------------------------------------
 
@@ -550,7 +542,7 @@ class ChangeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedView
         services.impact_assess(membership=self.acting, change=change, answers=data["answers"],
                                risk_rating=data["risk_rating"], risk_rationale=data["risk_rationale"],
                                expected_version=expected, precondition=precondition)
-        return self._detail(change)
+        return self.detail_response(change)
 
     @extend_schema(parameters=[OpenApiParameter("all", bool, description="Include superseded assessments")],
                    responses=FilingAssessmentSerializer(many=True))
@@ -603,7 +595,7 @@ class ChangeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedView
     def submit(self, request: Request, pk: str | None = None) -> Response:
         """Impact assessed → pending approval: each affected partnership's route is fixed from its agreement
         (sponsor approval, or notice with a clock), in a new approval round."""
-        return self._detail(services.change_submit(membership=self.acting, change=self.get_object()))
+        return self.detail_response(services.change_submit(membership=self.acting, change=self.get_object()))
 
     @extend_schema(request=ChangeNotifySerializer, responses=ChangeDetailSerializer)
     @action(detail=True, methods=["post"])
@@ -613,7 +605,7 @@ class ChangeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedView
         data = _valid(ChangeNotifySerializer, request.data)
         services.change_notify(membership=self.acting, change=change, message=data["message"],
                                partnership_ids=data.get("partnerships"))
-        return self._detail(change)
+        return self.detail_response(change)
 
     @extend_schema(request=ChangeWithdrawSerializer, responses=ChangeDetailSerializer)
     @action(detail=True, methods=["post"])
@@ -625,7 +617,7 @@ class ChangeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedView
         expected, precondition = _optional_version(request)
         services.change_withdraw(membership=self.acting, change=change, reason=data["reason"],
                                  expected_version=expected, precondition=precondition)
-        return self._detail(change)
+        return self.detail_response(change)
 
     @extend_schema(request=SponsorApprovalSerializer, responses=ChangeDetailSerializer)
     @action(detail=True, methods=["post"], url_path="sponsor-approval", url_name="sponsor-approval")
@@ -638,7 +630,7 @@ class ChangeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedView
         services.approval_sign(request=request._request, membership=self.acting, change=change,
                                approve=data["decision"] == "approve", comment=data["comment"],
                                password=data["password"], otp=data.get("otp") or None)
-        return self._detail(change)
+        return self.detail_response(change)
 
     @extend_schema(request=SignSerializer, responses=ChangeDetailSerializer)
     @action(detail=True, methods=["post"])
@@ -649,7 +641,7 @@ class ChangeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedView
         data = _valid(SignSerializer, request.data)
         services.change_sign_approve(request=request._request, membership=self.acting, change=change,
                                      password=data["password"], otp=data.get("otp") or None)
-        return self._detail(change)
+        return self.detail_response(change)
 
     # --- Implementation, effectiveness, closure, cancellation ----------------------------------------------
 
@@ -658,7 +650,7 @@ class ChangeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedView
     def implement(self, request: Request, pk: str | None = None) -> Response:
         """Approved → implemented. Refused (400, on ``state``) with everything still missing named: approvals,
         notices, filing decisions, the agency's approval of a prior-approval filing."""
-        return self._detail(services.change_implement(membership=self.acting, change=self.get_object()))
+        return self.detail_response(services.change_implement(membership=self.acting, change=self.get_object()))
 
     @extend_schema(request=EffectivenessRecordSerializer, responses=ChangeDetailSerializer)
     @action(detail=True, methods=["post"])
@@ -670,7 +662,7 @@ class ChangeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedView
         services.effectiveness_record(membership=self.acting, change=change, summary=data["summary"],
                                       effective=data["effective"], expected_version=expected,
                                       precondition=precondition)
-        return self._detail(change)
+        return self.detail_response(change)
 
     @extend_schema(request=SignSerializer, responses=ChangeDetailSerializer)
     @action(detail=True, methods=["post"])
@@ -680,7 +672,7 @@ class ChangeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedView
         data = _valid(SignSerializer, request.data)
         services.change_sign_close(request=request._request, membership=self.acting, change=change,
                                    password=data["password"], otp=data.get("otp") or None)
-        return self._detail(change)
+        return self.detail_response(change)
 
     @extend_schema(request=SignWithReasonSerializer, responses=ChangeDetailSerializer)
     @action(detail=True, methods=["post"])
@@ -690,7 +682,7 @@ class ChangeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedView
         data = _valid(SignWithReasonSerializer, request.data)
         services.change_cancel(request=request._request, membership=self.acting, change=change,
                                reason=data["reason"], password=data["password"], otp=data.get("otp") or None)
-        return self._detail(change)
+        return self.detail_response(change)
 
     # --- Documents and the dossier --------------------------------------------------------------------------
 

@@ -41,7 +41,7 @@ from qms.versioning import expected_version_from
 from tenants.api import ReasonSerializer
 from tenants.models import Site
 from tenants.permissions import Capability, can
-from tenants.scoping import ScopedViewSet
+from tenants.scoping import ScopedRecordViewSet, ScopedViewSet
 
 # --- Serializers ----------------------------------------------------------------------------------------------
 
@@ -275,10 +275,11 @@ def _sign_input(request: Request, serializer: type[serializers.Serializer] = Sig
     return dict(incoming.validated_data)
 
 
-class DeviationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+class DeviationViewSet(ScopedRecordViewSet):
     """Deviations the organization owns (CMO) or that affect its products (sponsor, read-only, own lines only)."""
 
     selector = selectors.deviation_list
+    detail_serializer_class = DeviationDetailSerializer
     filterset_class = DeviationFilter
     write_capability = Capability.AUTHOR_QUALITY_RECORDS
     action_capabilities = {"create": Capability.RECORD_OPERATIONS, "report": Capability.RECORD_OPERATIONS,
@@ -294,15 +295,6 @@ class DeviationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedV
 
     def get_serializer_context(self) -> dict[str, Any]:
         return {**super().get_serializer_context(), "membership": self.membership}
-
-    def _detail(self, deviation: Deviation, code: int = 200) -> Response:
-        fresh = selectors.deviation_list(membership=self.acting).get(pk=deviation.pk)
-        response = Response(DeviationDetailSerializer(fresh, context={"membership": self.acting}).data, status=code)
-        response["ETag"] = f'"{fresh.version}"'
-        return response
-
-    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return self._detail(self.get_object())
 
     def _site(self, site_id: int) -> Site:
         site = Site.objects.filter(pk=site_id, organization_id=self.acting.organization_id).first()
@@ -323,7 +315,7 @@ class DeviationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedV
                                                   lines=lines, **data)
             if report:
                 services.deviation_report(membership=self.acting, deviation=deviation)
-        return self._detail(deviation, status.HTTP_201_CREATED)
+        return self.detail_response(deviation, status.HTTP_201_CREATED)
 
     @extend_schema(request=DeviationUpdateSerializer, responses=DeviationDetailSerializer)
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -336,7 +328,7 @@ class DeviationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedV
             data["site"] = self._site(data["site"])
         services.deviation_update(membership=self.acting, deviation=deviation, expected_version=expected,
                                   precondition=precondition, **data)
-        return self._detail(deviation)
+        return self.detail_response(deviation)
 
     @extend_schema(request=LinesSerializer, responses=DeviationDetailSerializer)
     @action(detail=True, methods=["put"])
@@ -349,13 +341,13 @@ class DeviationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedV
                            precondition=precondition, lines=[
                                services.Line(product_id=line["product"], batch_numbers=tuple(line["batch_numbers"]))
                                for line in incoming.validated_data["lines"]])
-        return self._detail(deviation)
+        return self.detail_response(deviation)
 
     @extend_schema(request=None, responses=DeviationDetailSerializer)
     @action(detail=True, methods=["post"])
     def report(self, request: Request, pk: str | None = None) -> Response:
         deviation = services.deviation_report(membership=self.acting, deviation=self.get_object())
-        return self._detail(deviation)
+        return self.detail_response(deviation)
 
     @extend_schema(request=ClassifySerializer, responses=DeviationDetailSerializer)
     @action(detail=True, methods=["post"])
@@ -366,13 +358,13 @@ class DeviationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedV
             membership=self.acting, deviation=self.get_object(), expected_version=incoming.validated_data.get(
                 "version"), classification=incoming.validated_data["classification"],
             rationale=incoming.validated_data["rationale"])
-        return self._detail(deviation)
+        return self.detail_response(deviation)
 
     @extend_schema(request=None, responses=DeviationDetailSerializer)
     @action(detail=True, methods=["post"], url_path="start-investigation")
     def start_investigation(self, request: Request, pk: str | None = None) -> Response:
         deviation = services.deviation_start_investigation(membership=self.acting, deviation=self.get_object())
-        return self._detail(deviation)
+        return self.detail_response(deviation)
 
     @extend_schema(request=InvestigationSerializer, responses=DeviationDetailSerializer)
     @action(detail=True, methods=["put"])
@@ -386,19 +378,19 @@ class DeviationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedV
         impacts = {int(k): v for k, v in data.pop("impacts", {}).items() if str(k).isdigit()}
         services.investigation_update(membership=self.acting, deviation=deviation, impacts=impacts,
                                       expected_version=expected, precondition=precondition, **data)
-        return self._detail(deviation)
+        return self.detail_response(deviation)
 
     @extend_schema(request=None, responses=DeviationDetailSerializer)
     @action(detail=True, methods=["post"])
     def submit(self, request: Request, pk: str | None = None) -> Response:
-        return self._detail(services.deviation_submit(membership=self.acting, deviation=self.get_object()))
+        return self.detail_response(services.deviation_submit(membership=self.acting, deviation=self.get_object()))
 
     @extend_schema(request=ReasonSerializer, responses=DeviationDetailSerializer)
     @action(detail=True, methods=["post"], url_path="return")
     def return_for_rework(self, request: Request, pk: str | None = None) -> Response:
         incoming = ReasonSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
-        return self._detail(services.deviation_return(membership=self.acting, deviation=self.get_object(),
+        return self.detail_response(services.deviation_return(membership=self.acting, deviation=self.get_object(),
                                                       reason=incoming.validated_data["reason"]))
 
     @extend_schema(request=SignSerializer, responses=DeviationDetailSerializer)
@@ -408,7 +400,7 @@ class DeviationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedV
         data = _sign_input(request)
         services.deviation_sign_close(request=request._request, membership=self.acting, deviation=deviation,
                                       password=data["password"], otp=data.get("otp"))
-        return self._detail(deviation)
+        return self.detail_response(deviation)
 
     @extend_schema(request=SignWithReasonSerializer, responses=DeviationDetailSerializer)
     @action(detail=True, methods=["post"])
@@ -417,14 +409,14 @@ class DeviationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedV
         data = _sign_input(request, SignWithReasonSerializer)
         services.deviation_cancel(request=request._request, membership=self.acting, deviation=deviation,
                                   reason=data["reason"], password=data["password"], otp=data.get("otp"))
-        return self._detail(deviation)
+        return self.detail_response(deviation)
 
     @extend_schema(request=ReasonSerializer, responses=DeviationDetailSerializer)
     @action(detail=True, methods=["post"])
     def reopen(self, request: Request, pk: str | None = None) -> Response:
         incoming = ReasonSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
-        return self._detail(services.deviation_reopen(membership=self.acting, deviation=self.get_object(),
+        return self.detail_response(services.deviation_reopen(membership=self.acting, deviation=self.get_object(),
                                                       reason=incoming.validated_data["reason"]))
 
     @extend_schema(request=NotifySerializer, responses=NoticeSerializer(many=True))

@@ -56,7 +56,7 @@ from qms.versioning import expected_version_from
 from tenants import files
 from tenants.models import Membership, Site
 from tenants.permissions import Capability, can
-from tenants.scoping import ScopedViewSet
+from tenants.scoping import ScopedRecordViewSet, ScopedViewSet
 
 #: The events a sponsor is told of (and acknowledges).
 NOTICE_EVENTS = [(e.value, e.label) for e in (NotificationEvent.FORM_482, NotificationEvent.FDA_483,
@@ -639,10 +639,11 @@ class InspectionFilter(django_filters.FilterSet):
         fields = ["site", "authority", "type", "state", "outcome"]
 
 
-class InspectionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+class InspectionViewSet(ScopedRecordViewSet):
     """Inspections at the CMO's sites; a sponsor reads those with it in scope (its own lines only)."""
 
     selector = selectors.inspection_list
+    detail_serializer_class = InspectionDetailSerializer
     filterset_class = InspectionFilter
     lookup_value_regex = "[0-9]+"
     write_capability = Capability.AUTHOR_QUALITY_RECORDS
@@ -661,16 +662,6 @@ class InspectionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
     def get_serializer_context(self) -> dict[str, Any]:
         return {**super().get_serializer_context(), "membership": self.membership}
 
-    def _detail(self, inspection: Inspection, code: int = status.HTTP_200_OK) -> Response:
-        fresh = selectors.inspection_list(membership=self.acting).get(pk=inspection.pk)
-        response = Response(InspectionDetailSerializer(fresh, context={"membership": self.acting}).data,
-                            status=code)
-        response["ETag"] = f'"{fresh.version}"'
-        return response
-
-    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return self._detail(self.get_object())
-
     # --- The record -----------------------------------------------------------------------------------------
 
     @extend_schema(request=InspectionCreateSerializer, responses={201: InspectionDetailSerializer})
@@ -682,7 +673,7 @@ class InspectionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
             raise serializers.ValidationError({"site": ["Choose one of your organization's sites."]})
         inspection = services.inspection_create(membership=self.acting, site=site,
                                                 scope=_scope_lines(data.pop("scope")), **data)
-        return self._detail(inspection, status.HTTP_201_CREATED)
+        return self.detail_response(inspection, status.HTTP_201_CREATED)
 
     @extend_schema(request=InspectionUpdateSerializer, responses=InspectionDetailSerializer)
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -693,7 +684,7 @@ class InspectionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
         data.pop("version", None)
         services.inspection_update(membership=self.acting, inspection=inspection, expected_version=expected,
                                    precondition=precondition, **data)
-        return self._detail(inspection)
+        return self.detail_response(inspection)
 
     @extend_schema(request=ScopeSetSerializer, responses=InspectionDetailSerializer)
     @action(detail=True, methods=["put"])
@@ -705,7 +696,7 @@ class InspectionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
         expected, precondition = expected_version_from(request)
         services.scope_set(membership=self.acting, inspection=inspection, scope=_scope_lines(data["scope"]),
                            expected_version=expected, precondition=precondition)
-        return self._detail(inspection)
+        return self.detail_response(inspection)
 
     @extend_schema(request=StartSerializer, responses=InspectionDetailSerializer)
     @action(detail=True, methods=["post"])
@@ -713,7 +704,7 @@ class InspectionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
         """Announced → in progress."""
         inspection = self.get_object()
         data = _valid(StartSerializer, request.data)
-        return self._detail(services.inspection_start(membership=self.acting, inspection=inspection, **data))
+        return self.detail_response(services.inspection_start(membership=self.acting, inspection=inspection, **data))
 
     @extend_schema(request=CloseOutSerializer, responses=InspectionDetailSerializer)
     @action(detail=True, methods=["post"], url_path="close-out", url_name="close-out")
@@ -721,7 +712,8 @@ class InspectionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
         """In progress → closed out: the close-out meeting (the investigators have left)."""
         inspection = self.get_object()
         data = _valid(CloseOutSerializer, request.data)
-        return self._detail(services.inspection_close_out(membership=self.acting, inspection=inspection, **data))
+        closed = services.inspection_close_out(membership=self.acting, inspection=inspection, **data)
+        return self.detail_response(closed)
 
     @extend_schema(request=OutcomeSerializer, responses=InspectionDetailSerializer)
     @action(detail=True, methods=["post"])
@@ -729,7 +721,7 @@ class InspectionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
         """Closed out → closed: the authority's classification (FDA: NAI / VAI / OAI; others: compliant or not)."""
         inspection = self.get_object()
         data = _valid(OutcomeSerializer, request.data)
-        return self._detail(services.outcome_record(membership=self.acting, inspection=inspection, **data))
+        return self.detail_response(services.outcome_record(membership=self.acting, inspection=inspection, **data))
 
     # --- Track 2: the sponsors ------------------------------------------------------------------------------
 
@@ -742,7 +734,7 @@ class InspectionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
         data = _valid(NoticeReceivedSerializer, request.data)
         services.notice_of_inspection_record(membership=self.acting, inspection=inspection,
                                              received_at=data["notice_received_at"])
-        return self._detail(inspection)
+        return self.detail_response(inspection)
 
     @extend_schema(request=InspectionNotifySerializer, responses=InspectionNoticeSerializer(many=True))
     @action(detail=True, methods=["post"])
@@ -766,7 +758,7 @@ class InspectionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
         data = _valid(WarningLetterSerializer, request.data)
         services.warning_letter_record(membership=self.acting, inspection=inspection,
                                        issued_on=data["warning_letter_issued_on"])
-        return self._detail(inspection)
+        return self.detail_response(inspection)
 
     @extend_schema(request=WarningLetterReplySerializer, responses=InspectionDetailSerializer)
     @action(detail=True, methods=["post"], url_path="warning-letter-reply", url_name="warning-letter-reply")
@@ -776,7 +768,7 @@ class InspectionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
         data = _valid(WarningLetterReplySerializer, request.data)
         services.warning_letter_respond(membership=self.acting, inspection=inspection,
                                         responded_at=data["warning_letter_responded_at"])
-        return self._detail(inspection)
+        return self.detail_response(inspection)
 
     @extend_schema(request=WarningLetterCloseSerializer, responses=InspectionDetailSerializer)
     @action(detail=True, methods=["post"], url_path="warning-letter-close", url_name="warning-letter-close")
@@ -786,7 +778,7 @@ class InspectionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
         data = _valid(WarningLetterCloseSerializer, request.data)
         services.warning_letter_close(membership=self.acting, inspection=inspection,
                                       closed_on=data["warning_letter_closed_on"])
-        return self._detail(inspection)
+        return self.detail_response(inspection)
 
     # --- Track 1: the 483 -------------------------------------------------------------------------------------
 
@@ -874,11 +866,12 @@ class InspectionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
         })
 
 
-class Form483ViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+class Form483ViewSet(ScopedRecordViewSet):
     """483s of the inspections the organization sees, with the agency response: observations, review and approval
     signatures, submission, periodic updates; the response dossier PDF."""
 
     selector = selectors.form483_list
+    detail_serializer_class = Form483DetailSerializer
     write_capability = Capability.AUTHOR_QUALITY_RECORDS
     action_capabilities = {"review": Capability.REVIEW_QUALITY_RECORDS,
                            "approve": Capability.APPROVE_QUALITY_RECORDS}
@@ -890,15 +883,6 @@ class Form483ViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVie
     def get_serializer_context(self) -> dict[str, Any]:
         return {**super().get_serializer_context(), "membership": self.membership}
 
-    def _detail(self, form483: Form483, code: int = status.HTTP_200_OK) -> Response:
-        fresh = selectors.form483_list(membership=self.acting).get(pk=form483.pk)
-        response = Response(Form483DetailSerializer(fresh, context={"membership": self.acting}).data, status=code)
-        response["ETag"] = f'"{fresh.version}"'
-        return response
-
-    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return self._detail(self.get_object())
-
     @extend_schema(request=Form483AmendSerializer, responses=Form483DetailSerializer)
     @action(detail=True, methods=["post"])
     def amend(self, request: Request, pk: str | None = None) -> Response:
@@ -909,7 +893,7 @@ class Form483ViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVie
         expected, precondition = _optional_version(request)
         services.form483_amend(membership=self.acting, form483=form483, issued_on=data["issued_on"],
                                reason=data["reason"], expected_version=expected, precondition=precondition)
-        return self._detail(form483)
+        return self.detail_response(form483)
 
     @extend_schema(methods=["GET"], responses=ObservationSerializer(many=True))
     @extend_schema(methods=["POST"], request=ObservationWriteSerializer, responses={201: ObservationSerializer})
@@ -932,7 +916,7 @@ class Form483ViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVie
         data = _valid(SignSerializer, request.data)
         services.form483_sign(request=request._request, membership=self.acting, form483=form483, step=step,
                               password=data["password"], otp=data.get("otp") or None)
-        return self._detail(form483)
+        return self.detail_response(form483)
 
     @extend_schema(request=SignSerializer, responses=Form483DetailSerializer)
     @action(detail=True, methods=["post"])
@@ -955,7 +939,7 @@ class Form483ViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVie
         form483 = self.get_object()
         data = _valid(SubmitSerializer, request.data)
         services.form483_submit(membership=self.acting, form483=form483, submitted_at=data["submitted_at"])
-        return self._detail(form483)
+        return self.detail_response(form483)
 
     @extend_schema(methods=["GET"], responses=UpdateCommitmentSerializer(many=True))
     @extend_schema(methods=["POST"], request=UpdateRecordSerializer, responses={201: UpdateCommitmentSerializer})
@@ -989,11 +973,12 @@ class Form483ViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVie
         return response
 
 
-class ObservationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+class ObservationViewSet(ScopedRecordViewSet):
     """Observations the organization may see (a sponsor: site-wide ones of inspections in its scope and those of
     its products), each with the drafted response; the CMO writes them while drafting, the PAI sponsor comments."""
 
     selector = selectors.observation_list
+    detail_serializer_class = ObservationSerializer
     serializer_class = ObservationSerializer
     write_capability = Capability.AUTHOR_QUALITY_RECORDS
     action_capabilities = {"close_commitment": Capability.APPROVE_QUALITY_RECORDS}
@@ -1002,14 +987,9 @@ class ObservationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scope
     filterset_fields = ["form483", "inspection", "subpart", "system", "is_repeat", "accountability", "visibility"]
     http_method_names = ["get", "post", "patch", "put", "head", "options"]
 
-    def _detail(self, observation: Observation, code: int = status.HTTP_200_OK) -> Response:
-        fresh = selectors.observation_list(membership=self.acting).get(pk=observation.pk)
-        response = Response(ObservationSerializer(fresh).data, status=code)
-        response["ETag"] = f'"{fresh.form483.version}"'
-        return response
-
-    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return self._detail(self.get_object())
+    def etag_version(self, obj: Any) -> int | None:
+        """An observation is edited under its 483's version (one response drafted as a whole)."""
+        return obj.form483.version
 
     @extend_schema(request=ObservationUpdateSerializer, responses=ObservationSerializer)
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -1021,7 +1001,7 @@ class ObservationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scope
         affected = _affected(data.pop("affected")) if "affected" in data else None
         services.observation_update(membership=self.acting, observation=observation, affected=affected,
                                     expected_version=expected, precondition=precondition, **data)
-        return self._detail(observation)
+        return self.detail_response(observation)
 
     @extend_schema(request=ResponseDraftSerializer, responses=ObservationSerializer)
     @action(detail=True, methods=["put"], url_path="response", url_name="response")
@@ -1034,7 +1014,7 @@ class ObservationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scope
         services.response_draft(membership=self.acting, observation=observation, commitment=data["commitment"],
                                 actions=data["actions"], target_on=data["target_on"], evidence=data["evidence"],
                                 expected_version=expected, precondition=precondition)
-        return self._detail(observation)
+        return self.detail_response(observation)
 
     @extend_schema(methods=["GET"], responses=ObservationImpactSerializer(many=True))
     @extend_schema(methods=["POST"], request=ImpactWriteSerializer, responses={201: ObservationImpactSerializer})
@@ -1092,7 +1072,7 @@ class ObservationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scope
         observation = self.get_object()
         data = _valid(CommitmentCloseSerializer, request.data)
         services.commitment_close(membership=self.acting, observation=observation, **data)
-        return self._detail(observation)
+        return self.detail_response(observation)
 
 
 class NoticeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):

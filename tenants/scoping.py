@@ -24,8 +24,10 @@ from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponseBase
 from django.shortcuts import get_object_or_404
-from rest_framework import exceptions, permissions, viewsets
+from rest_framework import exceptions, mixins, permissions, status, viewsets
 from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
 
 from tenants.context import resolve_acting_membership
 from tenants.models import Membership
@@ -157,6 +159,34 @@ class ScopedViewSet(viewsets.GenericViewSet):
         self.check_object_permissions(self.request, obj)
         return obj
 
+
+
+class ScopedRecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+    """Base for the viewset of a quality record (a deviation, a CAPA, a change, a 483, …): retrieve and every
+    write answer with the same full representation, so a client always holds what the next If-Match needs.
+
+    A subclass declares ``detail_serializer_class``; a child record whose edits are guarded by its parent's
+    version (an observation and its 483) overrides ``etag_version``."""
+
+    detail_serializer_class: ClassVar[type[BaseSerializer]]
+
+    def etag_version(self, obj: Any) -> int | None:
+        """The version If-Match is checked against, sent as the ``ETag``; None sends none."""
+        return getattr(obj, "version", None)
+
+    def detail_response(self, obj: Model, code: int = status.HTTP_200_OK) -> Response:
+        """``obj`` re-read through the selector (annotations and the acting party's view current after a
+        write), serialized in full for the acting membership, with its ``ETag``."""
+        fresh = self.get_queryset().get(pk=obj.pk)
+        response = Response(self.detail_serializer_class(fresh, context={"membership": self.acting}).data,
+                            status=code)
+        version = self.etag_version(fresh)
+        if version is not None:
+            response["ETag"] = f'"{version}"'
+        return response
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return self.detail_response(self.get_object())
 
 def _empty(view: ScopedViewSet) -> QuerySet[Any]:
     model = view.get_serializer_class().Meta.model  # type: ignore[attr-defined]  # every ModelSerializer has Meta
