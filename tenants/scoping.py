@@ -24,7 +24,7 @@ from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponseBase
 from django.shortcuts import get_object_or_404
-from rest_framework import exceptions, mixins, permissions, status, viewsets
+from rest_framework import exceptions, generics, mixins, permissions, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
@@ -155,7 +155,9 @@ class ScopedViewSet(viewsets.GenericViewSet):
     def get_object(self) -> Any:
         queryset = self.filter_queryset(self.get_queryset())
         lookup_url_kwarg = self.lookup_url_kwarg or self.lookup_field
-        obj = get_object_or_404(queryset, **{self.lookup_field: self.kwargs[lookup_url_kwarg]})
+        # DRF's lookup accepts any path segment: one that is not an id (``/batches/queries/``) is a 404 like a
+        # missing row, never a 500 (generics.get_object_or_404 turns the ValueError into Http404).
+        obj = generics.get_object_or_404(queryset, **{self.lookup_field: self.kwargs[lookup_url_kwarg]})
         self.check_object_permissions(self.request, obj)
         return obj
 

@@ -100,3 +100,47 @@ def test_every_api_viewset_is_scoped():
 
     walk(get_resolver().url_patterns)
     assert unscoped == []
+
+
+def _api_detail_routes():
+    """(name, GET-able) of every API route whose path takes the record's ``pk``."""
+    from django.urls import URLResolver, get_resolver
+
+    found = {}
+
+    def walk(patterns, namespace=""):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                walk(pattern.url_patterns, f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace)
+                continue
+            actions = getattr(pattern.callback, "actions", None)
+            if actions and pattern.name and "pk" in pattern.pattern.regex.groupindex \
+                    and len(pattern.pattern.regex.groupindex) == 1 and "format" not in pattern.pattern.regex.pattern:
+                found[f"{namespace}{pattern.name}"] = "get" in actions
+
+    walk(get_resolver().url_patterns)
+    return found
+
+
+def test_a_detail_id_that_is_not_a_number_is_404_never_500(cast, api_for):
+    """``/api/v1/batches/queries/`` (a mistyped list URL) reads "queries" as a batch id: not found, like any id
+    the caller cannot see, on every detail route that takes any path segment (some routes only match digits).
+    An action that validates its body first may answer 400 or 403 instead; never a server error."""
+    from django.urls import NoReverseMatch
+
+    client = api_for("acme.qa")
+    reads, writes = {}, {}
+    for name, readable in sorted(_api_detail_routes().items()):
+        try:
+            url = reverse(name, kwargs={"pk": "not-a-number"})
+        except NoReverseMatch:  # the route's pattern takes digits only: Django's 404 before any view runs
+            continue
+        if readable:
+            reads[name] = client.get(url).status_code
+            if reads[name] == 403:  # an admin-only list (members, failed e-mails): ask as Acme's admin
+                reads[name] = api_for("acme.admin").get(url).status_code
+        else:
+            writes[name] = client.post(url, {}, format="json").status_code
+    assert len(reads) > 40 and len(writes) > 20
+    assert {name: code for name, code in reads.items() if code != 404} == {}
+    assert {name: code for name, code in writes.items() if code >= 500} == {}
