@@ -162,7 +162,6 @@ class ScopedViewSet(viewsets.GenericViewSet):
         return obj
 
 
-
 class ScopedRecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     """Base for the viewset of a quality record (a deviation, a CAPA, a change, a 483, …): retrieve and every
     write answer with the same full representation, so a client always holds what the next If-Match needs.
@@ -189,6 +188,7 @@ class ScopedRecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scop
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return self.detail_response(self.get_object())
+
 
 def _empty(view: ScopedViewSet) -> QuerySet[Any]:
     model = view.get_serializer_class().Meta.model  # type: ignore[attr-defined]  # every ModelSerializer has Meta
